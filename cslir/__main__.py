@@ -1,0 +1,57 @@
+"""Entry point: ``cslir`` and ``python -m cslir``; the one error funnel."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sys
+import tempfile
+import traceback
+
+from cslir.errors import EXIT_BUG, CslirError
+
+
+def _crash_log_dir() -> str:
+    return os.environ.get("CSLIR_CRASH_DIR") or tempfile.gettempdir()
+
+
+def write_crash_log(exc: BaseException) -> str:
+    """Write the traceback where a developer can find it; return the path."""
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    fd, path = tempfile.mkstemp(prefix=f"cslir-crash-{stamp}-", suffix=".log", dir=_crash_log_dir())
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f"cslir crashed: argv={sys.argv!r}\n")
+        f.write("".join(traceback.format_exception(exc)))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    import click
+
+    from cslir.cli import cli
+
+    try:
+        rc = cli.main(args=argv, prog_name="cslir", standalone_mode=False)
+    except click.exceptions.Abort:
+        print("cslir: interrupted", file=sys.stderr)
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except CslirError as e:
+        print(f"cslir: error: {e.message}", file=sys.stderr)
+        return e.exit_code
+    except SystemExit as e:  # click's own exits (usage errors, --help)
+        return int(e.code or 0) if not isinstance(e.code, str) else 1
+    except KeyboardInterrupt:
+        print("cslir: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # the funnel: one line to the user, the traceback to a log
+        path = write_crash_log(e)
+        print(f"cslir: internal error: {type(e).__name__}: {e} (details in {path})", file=sys.stderr)
+        return EXIT_BUG
+    return rc if isinstance(rc, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
