@@ -1,0 +1,39 @@
+"""``cslir validate``: every problem in playbooks, routes, drills and settings, located."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from cslir.cli import ctx_options
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="json prints a list of {path, line, col, severity, message}.")
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> int:
+    """Check PATHS (files or folders; default: the whole ops repo).
+
+    Prints each problem as path:line:col: severity: message. Exits 1 if any is an error.
+    """
+    from cslir.config import find_root
+    from cslir.validate import validate as run_validate
+
+    import os
+
+    root = find_root(ctx_options(ctx).get("root"), os.environ, Path.cwd())
+    diags = run_validate(list(paths), root)
+    if fmt == "json":
+        click.echo(json.dumps([d.to_json() for d in diags], ensure_ascii=False, indent=2))
+    else:
+        for d in diags:
+            click.echo(d.format())
+        errors = sum(d.severity == "error" for d in diags)
+        warnings = len(diags) - errors
+        if errors or warnings:
+            click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
+    return 1 if any(d.severity == "error" for d in diags) else 0

@@ -1,0 +1,199 @@
+"""The playbook model: frozen values built from a validated document."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Text = str | Mapping[str, str]
+
+
+def localize(value: Text | None, lang: str | None = None) -> str:
+    """A text field in the chosen language, falling back to English, then to any."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    for key in (lang, "en", "zh"):
+        if key and key in value:
+            return value[key]
+    return next(iter(value.values()), "")
+
+
+def as_tuple(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    return (value,)
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: Text | None = None
+
+    @classmethod
+    def parse(cls, raw: Any) -> Choice:
+        if isinstance(raw, dict):
+            return cls(str(raw["value"]), raw.get("label"))
+        return cls(str(raw))
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    type: str
+    prompt: Text | None = None
+    help: Text | None = None
+    default: Any = None
+    required: bool = True
+    choices: tuple[Choice, ...] = ()
+    basis: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Clock:
+    id: str
+    start: str  # an input name, "start", or "step:<id>"
+    due: str
+    due_if: tuple[tuple[str, str], ...] = ()
+    when: str | None = None
+    warn: tuple[str, ...] = ()
+    escalate: str | None = None
+    basis: tuple[str, ...] = ()
+    confidence: str | None = None
+    title: Text | None = None
+    recipient: Text | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    kind: str = "task"
+    title: Text | None = None
+    instructions: Text | None = None
+    owner: str | None = None
+    needs: tuple[str, ...] | None = None  # None: the previous step in the list
+    when: str | None = None
+    estimate: str | None = None
+    checklist: tuple[Text, ...] = ()
+    stops: tuple[str, ...] = ()
+    evidence: str | None = None
+    basis: tuple[str, ...] = ()
+    sets: str | None = None
+    choices: tuple[Choice, ...] = ()
+    default: Any = None
+    by: str | None = None
+    run: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    timeout: str | None = None
+    in_drill: str = "simulate"
+    route: str | None = None
+    message: Text | None = None
+    collect: str = "either"
+    duration: str | None = None
+
+
+@dataclass(frozen=True)
+class Playbook:
+    id: str
+    title: Text
+    steps: tuple[Step, ...]
+    summary: Text | None = None
+    version: str | None = None
+    basis: tuple[str, ...] = ()
+    roles: Mapping[str, Text] = field(default_factory=dict)
+    inputs: Mapping[str, Input] = field(default_factory=dict)
+    clocks: Mapping[str, Clock] = field(default_factory=dict)
+    path: str = ""
+    text: str = ""
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    def step(self, step_id: str) -> Step:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+    def needs_of(self, step: Step) -> tuple[str, ...]:
+        """Explicit needs, or the step before it in the list (list order is the default)."""
+        if step.needs is not None:
+            return step.needs
+        ids = [s.id for s in self.steps]
+        i = ids.index(step.id)
+        return (ids[i - 1],) if i > 0 else ()
+
+    def choices_of(self, step: Step) -> tuple[Choice, ...]:
+        if step.choices:
+            return step.choices
+        inp = self.inputs.get(step.sets or "")
+        if inp is not None and inp.type == "bool":
+            return (Choice("true"), Choice("false"))
+        return inp.choices if inp else ()
+
+
+def _step(raw: Mapping[str, Any]) -> Step:
+    kw: dict[str, Any] = {k: v for k, v in raw.items() if k in Step.__dataclass_fields__}
+    for key in ("checklist", "stops", "basis", "run"):
+        if key in kw:
+            kw[key] = as_tuple(kw[key])
+    if "needs" in kw:
+        kw["needs"] = tuple(kw["needs"] or ())
+    if "choices" in kw:
+        kw["choices"] = tuple(Choice.parse(c) for c in kw["choices"])
+    if "run" in kw:
+        kw["run"] = tuple(str(a) for a in kw["run"])
+    return Step(**kw)
+
+
+def build_playbook(data: Mapping[str, Any], *, path: str = "", text: str = "") -> Playbook:
+    """Build the model from data that already passed the schema."""
+    inputs = {
+        name: Input(
+            name=name,
+            type=raw["type"],
+            prompt=raw.get("prompt"),
+            help=raw.get("help"),
+            default=raw.get("default"),
+            required=raw.get("required", True),
+            choices=tuple(Choice.parse(c) for c in raw.get("choices", ())),
+            basis=as_tuple(raw.get("basis")),
+        )
+        for name, raw in (data.get("inputs") or {}).items()
+    }
+    clocks = {
+        cid: Clock(
+            id=cid,
+            start=raw["from"],
+            due=raw["due"],
+            due_if=tuple((raw.get("due_if") or {}).items()),
+            when=raw.get("when"),
+            warn=tuple(raw.get("warn", ())),
+            escalate=raw.get("escalate"),
+            basis=as_tuple(raw.get("basis")),
+            confidence=raw.get("confidence"),
+            title=raw.get("title"),
+            recipient=raw.get("recipient"),
+        )
+        for cid, raw in (data.get("clocks") or {}).items()
+    }
+    return Playbook(
+        id=data["id"],
+        title=data["title"],
+        summary=data.get("summary"),
+        version=data.get("version"),
+        basis=as_tuple(data.get("basis")),
+        roles=dict(data.get("roles") or {}),
+        inputs=inputs,
+        clocks=clocks,
+        steps=tuple(_step(s) for s in data["steps"]),
+        path=path,
+        text=text,
+    )
