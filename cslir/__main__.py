@@ -8,7 +8,7 @@ import sys
 import tempfile
 import traceback
 
-from cslir.errors import EXIT_BUG, CslirError
+from cslir.errors import EXIT_BUG, CslirError, Interrupted
 
 
 def _crash_log_dir() -> str:
@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except click.ClickException as e:
         e.show()
+        return e.exit_code
+    except Interrupted as e:
+        print(e.message, file=sys.stderr)
         return e.exit_code
     except CslirError as e:
         print(f"cslir: error: {e.message}", file=sys.stderr)

@@ -21,13 +21,16 @@ ENV_REF = re.compile(r"\$\{env:[A-Za-z_][A-Za-z0-9_]*\}")
 def check_durations(data: Mapping[str, Any], report: Report) -> None:
     """The schema checks the form of a duration; this checks its value (no zero, etc.)."""
     from cslir.durations import DurationError, parse_duration
+    from cslir.schemas import DURATION
+    from cslir.spec import show_path
 
     def one(value: Any, at: PathKey) -> None:
-        if isinstance(value, str):
+        # a value of the wrong form is the schema's to report; reporting it twice is noise
+        if isinstance(value, str) and re.fullmatch(DURATION, value):
             try:
                 parse_duration(value)
             except DurationError as e:
-                report(at, str(e), False, "error")
+                report(at, f"{show_path(at)}: {e}", False, "error")
 
     for cid, clock in _items(data.get("clocks")):
         for key in ("due",):
@@ -175,12 +178,12 @@ class PlaybookChecker:
     def check_route(self, route: Any, at: PathKey) -> None:
         if isinstance(route, str) and self.routes is not None and route not in self.routes:
             self.error(at, f"unknown route '{route}'{did_you_mean(route, self.routes)}"
-                       " (routes are defined in notifiers/*.yaml)")
+                       "; routes are defined in notifiers/*.yaml")
 
     def check_role(self, role: Any, at: PathKey) -> None:
         if isinstance(role, str) and role not in self.roles:
             self.error(at, f"unknown role '{role}'{did_you_mean(role, self.roles)}"
-                       " (declare it under roles:)")
+                       "; declare it under roles:")
 
     def check_template(self, source: str, at: PathKey, *, expression: bool = False,
                        key: bool = False) -> None:
@@ -244,8 +247,8 @@ class PlaybookChecker:
         if own and from_input:
             for j, value in enumerate(own):
                 if value not in from_input:
-                    self.error((*at, "choices", j), f"choice '{value}' is not one of input "
-                               f"'{target}''s choices{did_you_mean(value, from_input)}")
+                    self.error((*at, "choices", j), f"choice '{value}' is not among the choices "
+                               f"of input '{target}'{did_you_mean(value, from_input)}")
 
 
 def _choice_value(c: Any) -> str:

@@ -19,6 +19,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("validate", "validate", "Check playbooks, routes, drills and settings."),
     "schema": ("schema", "schema", "Print the JSON Schema of a playbook, route or drill file."),
     "init": ("init", "init", "Scaffold a new ops repo that validates."),
+    "run": ("run", "run", "Start a run of a playbook and walk through it."),
+    "resume": ("run", "resume", "Resume a paused or interrupted run."),
+    "join": ("run", "join", "Join a run from another terminal (optionally one role)."),
+    "runs": ("inspect", "runs", "List the runs in the store."),
+    "status": ("inspect", "status", "Show every step and clock of a run."),
+    "verify": ("inspect", "verify", "Recompute a run's hash chain."),
+    "step": ("record", "step", "Record a step's outcome from another terminal."),
+    "note": ("record", "note", "Add a note to a run's record."),
+    "evidence": ("record", "evidence", "Add a file to a run's evidence."),
+    "approve": ("record", "approve", "Sign off an approval step."),
 }
 
 

@@ -139,7 +139,7 @@ def _check_against_playbook(data: Mapping[str, Any], pb: Mapping[str, Any], repo
         choices = [str(c.get("value") if isinstance(c, dict) else c)
                    for c in inputs[name].get("choices") or []]
         if choices and str(value) not in choices:
-            report(("inputs", name), f"'{value}' is not one of input '{name}''s choices: "
+            report(("inputs", name), f"'{value}' is not among the choices of input '{name}': "
                    f"{', '.join(choices)}", False, "error")
     for i, inject in enumerate(data.get("injects") or []):
         after = inject.get("after") if isinstance(inject, dict) else None

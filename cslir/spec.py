@@ -44,6 +44,11 @@ def kind_of(value: Any) -> str:
     return type(value).__name__
 
 
+def _count(n: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
+
+
 class Type:
     """Base of all spec types."""
 
@@ -78,7 +83,11 @@ class Str(Type):
     expected: str = "text"
 
     def check(self, value: Any, at: PathKey, report: Report) -> None:
-        if not isinstance(value, str):
+        scalar = isinstance(value, int | float | bool)
+        if scalar and self.pattern and not re.fullmatch(self.pattern, str(value)):
+            # `estimate: 30` quoted is still no duration: say what is, not "put it in quotes"
+            report(at, f"{show_path(at)}: {value!r} {self.pattern_message}", False)
+        elif not isinstance(value, str):
             self.wrong_type(value, at, report)
         elif not value.strip():
             report(at, f"{show_path(at)} must not be empty", False)
@@ -181,7 +190,7 @@ class ListOf(Type):
             self.wrong_type(value, at, report)
             return
         if len(value) < self.min_items:
-            report(at, f"{show_path(at)} needs at least {self.min_items} item(s)", False)
+            report(at, f"{show_path(at)} must have at least {_count(self.min_items, 'item')}", False)
         for i, v in enumerate(value):
             self.item.check(v, (*at, i), report)
 
@@ -206,7 +215,7 @@ class MapOf(Type):
             self.wrong_type(value, at, report)
             return
         if len(value) < self.min_items:
-            report(at, f"{show_path(at)} needs at least {self.min_items} entry", False)
+            report(at, f"{show_path(at)} must have at least {_count(self.min_items, 'entry')}", False)
         for k, v in value.items():
             if self.key_pattern and not re.fullmatch(self.key_pattern, k):
                 report((*at, k), f"{show_path(at)}: '{k}' {self.key_message}", True)

@@ -56,15 +56,24 @@ def render(source: str, context: dict[str, Any]) -> str:
     if "{" not in source:
         return source
     try:
-        return environment().from_string(source).render(context)
+        return str(_template(source).render(context))
     except Exception as e:
         raise TemplateProblem(_describe(e)) from None
+
+
+@lru_cache(maxsize=512)
+def _expression(source: str) -> Any:
+    return environment().compile_expression(source, undefined_to_none=False)
+
+
+@lru_cache(maxsize=512)
+def _template(source: str) -> Any:
+    return environment().from_string(source)
 
 
 def evaluate(source: str, context: dict[str, Any]) -> Any:
     """Evaluate an expression such as ``grade != 'general'``."""
     try:
-        fn = environment().compile_expression(source, undefined_to_none=False)
-        return fn(**context)
+        return _expression(source)(**context)
     except Exception as e:
         raise TemplateProblem(_describe(e)) from None

@@ -108,6 +108,9 @@ def _compose(path: str, text: str) -> yaml.Node | None:
         problem = e.problem or e.context or "invalid YAML"
         if e.context and e.problem:
             problem = f"{e.problem} ({e.context})"
+            start = e.context_mark
+            if start and mark and start.line != mark.line:  # the cause is often where it opened
+                problem = f"{e.problem} ({e.context} that starts at line {start.line + 1})"
         raise _fail(path, line, col, f"invalid YAML: {problem}") from None
     except yaml.YAMLError as e:
         raise _fail(path, 1, 1, f"invalid YAML: {e}") from None

@@ -1,0 +1,50 @@
+"""Shared wiring for the run commands: settings, store, actor, session."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from cslir.config import Settings, load_settings
+from cslir.runs import RunSession, default_actor
+from cslir.store import Store
+
+
+@dataclass
+class App:
+    settings: Settings
+    store: Store
+    actor: str
+
+    def session(self, run_prefix: str) -> RunSession:
+        from cslir.notifyhook import on_notify_for
+
+        run_id = self.store.resolve_run(run_prefix)
+        return RunSession(self.store, run_id, self.actor,
+                          on_notify=on_notify_for(self.settings, self.store))
+
+    def roles_of(self, actor: str) -> list[str] | None:
+        entry = self.settings.responders.get(actor)
+        if isinstance(entry, dict) and isinstance(entry.get("roles"), list):
+            return [str(r) for r in entry["roles"]]
+        return None
+
+
+def make_app(ctx: click.Context, as_: str | None) -> App:
+    from cslir.cli import ctx_options
+
+    opts = ctx_options(ctx)
+    settings = load_settings(opts.get("root"), lang=opts.get("lang"))
+    actor = as_ or default_actor(os.environ)
+    return App(settings, Store(settings.store), actor)
+
+
+as_option = click.option("--as", "as_", metavar="NAME",
+                         help="Who is acting (default: $CSLIR_RESPONDER, else the OS user).")
+
+
+def resolve_path(p: Path) -> Path:
+    return p if p.is_absolute() else Path.cwd() / p

@@ -1,0 +1,190 @@
+"""Runs without a terminal: ``--answers FILE`` and ``--auto`` (drills, CI), and input collection.
+
+An answers file is YAML: ``inputs:`` (name -> value) and ``steps:`` (step id -> outcome), e.g.
+
+    inputs: {system: crm, operator: other}
+    steps:
+      grade: {choice: major, rationale: 1.2 M records}
+      first-report: {outcome: done, evidence: {text: "receipt 12387-991"}}
+      police-report: {outcome: skip, reason: no crime suspected}
+      approve-notice: {approved_by: li.legal}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cslir.console import Term
+from cslir.engine import actions
+from cslir.errors import InvalidInput, UsageError
+from cslir.inputs import InputValueError, parse_value, to_json
+from cslir.model import Playbook, localize
+from cslir.runs import RunSession
+
+ANSWER_KEYS = {"outcome", "reason", "choice", "rationale", "evidence", "approved_by", "note"}
+
+
+def load_answers(path: Path) -> dict[str, Any]:
+    from cslir import yamlload
+
+    try:
+        doc = yamlload.load(path)
+    except yamlload.YamlError as e:
+        raise InvalidInput(e.diagnostic.format()) from None
+    data = doc.data
+    for key in data:
+        if key not in ("inputs", "steps"):
+            line, col = doc.loc((key,), key=True)
+            raise InvalidInput(f"{path}:{line}:{col}: error: unknown key '{key}' "
+                               "(an answers file has inputs: and steps:)")
+    for sid, ans in (data.get("steps") or {}).items():
+        line, col = doc.loc(("steps", sid), key=True)
+        if not isinstance(ans, dict):
+            raise InvalidInput(f"{path}:{line}:{col}: error: answer for step '{sid}' must be "
+                               "a mapping such as {outcome: done}")
+        for k in ans:
+            if k not in ANSWER_KEYS:
+                line, col = doc.loc(("steps", sid, k), key=True)
+                raise InvalidInput(f"{path}:{line}:{col}: error: unknown answer key '{k}' "
+                                   f"(use {', '.join(sorted(ANSWER_KEYS))})")
+        if ans.get("outcome", "done") not in ("done", "skip", "fail"):
+            raise InvalidInput(f"{path}:{line}:{col}: error: outcome must be done, skip or fail")
+    return data
+
+
+def decision_inputs(pb: Playbook) -> set[str]:
+    return {s.sets for s in pb.steps if s.kind == "decision" and s.sets}
+
+
+def collect_inputs(
+    pb: Playbook,
+    given: Mapping[str, Any],
+    term: Term | None,
+    *,
+    now: dt.datetime,
+    tz: dt.tzinfo | None,
+    lang: str | None,
+    auto: bool,
+) -> dict[str, Any]:
+    """Every input the run starts with: given, asked (again on bad input), or defaulted."""
+    out: dict[str, Any] = {}
+    for name in given:
+        if name not in pb.inputs:
+            raise UsageError(f"--var {name}: the playbook has no input '{name}' "
+                             f"(inputs: {', '.join(pb.inputs)})")
+    for name, spec in pb.inputs.items():
+        choices = [c.value for c in spec.choices]
+        if name in given:
+            try:
+                out[name] = to_json(parse_value(spec.type, given[name], choices, now=now, tz=tz))
+            except InputValueError as e:
+                raise UsageError(f"--var {name}: {e}") from None
+            continue
+        if name in decision_inputs(pb):
+            continue  # asked at its decision step
+        if term is not None and term.interactive and not auto:
+            out_value = _ask(spec, term, now=now, tz=tz, lang=lang)
+            if out_value is not None:
+                out[name] = out_value
+            continue
+        if spec.default is not None:
+            out[name] = to_json(parse_value(spec.type, spec.default, choices, now=now, tz=tz))
+        elif spec.required:
+            raise UsageError(f"input '{name}' needs a value and stdin is not a terminal: "
+                             f"pass --var {name}=VALUE or put it under inputs: in --answers FILE")
+    return out
+
+
+def _ask(spec: Any, term: Term, *, now: dt.datetime, tz: dt.tzinfo | None,
+         lang: str | None) -> Any:
+    choices = [c.value for c in spec.choices]
+    question = localize(spec.prompt, lang) or spec.name
+    for i, c in enumerate(spec.choices, 1):
+        term.say(f"  {i}. {c.value}" + (f" — {localize(c.label, lang)}" if c.label else ""))
+    shown = spec.default
+    if spec.type == "bool" and isinstance(spec.default, bool):
+        shown = "y" if spec.default else "n"
+    hint = f" [{shown}]" if shown is not None else ""
+    if spec.type == "bool":
+        hint = f" (y/n){hint}"
+    while True:
+        answer = term.ask(f"{question}{hint} > ")
+        if not answer:
+            if spec.default is not None:
+                answer = str(spec.default)
+            elif not spec.required:
+                return None
+            else:
+                term.say("  an answer is needed", "red")
+                continue
+        try:
+            return to_json(parse_value(spec.type, answer, choices, now=now, tz=tz))
+        except InputValueError as e:
+            term.say(f"  {e}; try again", "red")
+
+
+def drive(session: RunSession, answers: Mapping[str, Any] | None, *, auto: bool,
+          root: Path, environ: Mapping[str, str], term: Term) -> int:
+    """Work every ready step from the answers (or defaults with --auto) until the run closes."""
+    steps_answers: Mapping[str, Any] = (answers or {}).get("steps") or {}
+    while True:
+        session.watch()
+        st = session.state()
+        if st.closed:
+            term.say(f"run {st.run_id} closed")
+            return 0
+        ready = [s for s in st.playbook.steps if st.steps[s.id].status == "ready"]
+        if not ready:
+            stuck = [f"{k} ({v.status}: {v.reason or v.waiting_for})" for k, v in st.steps.items()
+                     if v.status in ("failed", "blocked", "waiting", "running")]
+            term.say(f"run {st.run_id} cannot go on: " + "; ".join(stuck))
+            return 1
+        for step in ready:
+            ans = steps_answers.get(step.id)
+            if ans is None and not auto:
+                raise UsageError(f"step '{step.id}' needs an answer and stdin is not a terminal: "
+                                 f"add it under steps: in --answers FILE, or use --auto")
+            _answer(session, step.id, dict(ans or {}), root=root, environ=environ, term=term)
+
+
+def _answer(session: RunSession, sid: str, ans: dict[str, Any], *, root: Path,
+            environ: Mapping[str, str], term: Term) -> None:
+    st = session.state()
+    if st.steps[sid].status != "ready":
+        return
+    step = st.playbook.step(sid)
+    outcome = ans.get("outcome", "done")
+    if ans.get("note"):
+        session.record(lambda s: actions.note(s, str(ans["note"]), sid))
+    if outcome == "skip":
+        session.record(lambda s: actions.skip(s, sid, str(ans.get("reason") or "skipped (answers)")))
+    elif outcome == "fail":
+        session.record(lambda s: actions.fail(s, sid, str(ans.get("reason") or "failed (answers)")))
+    elif step.kind == "notify":
+        session.notify_step(sid)
+    elif step.kind == "command":
+        session.run_command(sid, root=root, environ=environ)
+    elif step.kind == "decision":
+        choices = st.playbook.choices_of(step)
+        choice = ans.get("choice", step.default if step.default is not None else choices[0].value)
+        session.record(lambda s: actions.decide(s, sid, choice, ans.get("rationale")))
+    elif step.kind == "approval":
+        session.record(lambda s: actions.request_approval(s, sid))
+        approver = str(ans.get("approved_by") or "auto-approver")
+        session.record(lambda s: actions.approve(s, sid, approver, None,
+                                                 ans.get("rationale") or "approved by answers"),
+                       actor=approver)
+    else:
+        ev = ans.get("evidence")
+        if isinstance(ev, dict) and ev.get("file"):
+            session.add_evidence(Path(str(ev["file"])), step_id=sid)
+        elif isinstance(ev, dict) and ev.get("text"):
+            session.add_evidence(text=str(ev["text"]), step_id=sid)
+        elif step.evidence == "required" or step.kind == "evidence":
+            session.add_evidence(text="no evidence was supplied: the step was finished "
+                                 "non-interactively (--auto/--answers)", step_id=sid)
+        session.record(lambda s: actions.done(s, sid, reason=ans.get("reason")))
+    term.say(f"  {sid}: {outcome if outcome != 'done' else 'done'}")

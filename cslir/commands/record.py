@@ -1,0 +1,80 @@
+"""Recording from another terminal: ``cslir step``, ``note``, ``evidence``, ``approve``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cslir.app import as_option, make_app
+from cslir.engine import actions
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@click.argument("step_id", metavar="STEP")
+@click.option("--done", "outcome", flag_value="done", help="Mark the step done.")
+@click.option("--skip", "outcome", flag_value="skip", help="Skip it (needs --reason).")
+@click.option("--fail", "outcome", flag_value="fail", help="Mark it failed (needs --reason).")
+@click.option("--choice", help="For a decision: the choice.")
+@click.option("--reason", default="", help="Why (recorded).")
+@as_option
+@click.pass_context
+def step(ctx: click.Context, run_id: str, step_id: str, outcome: str | None, choice: str | None,
+         reason: str, as_: str | None) -> None:
+    """Record a step's outcome in RUN."""
+    app = make_app(ctx, as_)
+    s = app.session(run_id)
+    if choice is not None:
+        s.record(lambda st: actions.decide(st, step_id, choice, reason or None))
+    elif outcome == "done":
+        s.record(lambda st: actions.done(st, step_id, reason=reason or None))
+    elif outcome == "skip":
+        s.record(lambda st: actions.skip(st, step_id, reason))
+    elif outcome == "fail":
+        s.record(lambda st: actions.fail(st, step_id, reason))
+    else:
+        raise click.UsageError("say what happened: --done, --skip, --fail or --choice")
+    click.echo(f"{s.run_id}: {step_id} {choice or outcome}")
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@click.argument("text")
+@click.option("--step", "step_id", help="The step the note is about.")
+@as_option
+@click.pass_context
+def note(ctx: click.Context, run_id: str, text: str, step_id: str | None, as_: str | None) -> None:
+    """Add a note to RUN's record."""
+    s = make_app(ctx, as_).session(run_id)
+    events = s.record(lambda st: actions.note(st, text, step_id))
+    click.echo(f"{s.run_id}: note recorded as event {events[0].seq}")
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--step", "step_id", help="The step the evidence belongs to.")
+@as_option
+@click.pass_context
+def evidence(ctx: click.Context, run_id: str, file: Path, step_id: str | None,
+             as_: str | None) -> None:
+    """Copy FILE into RUN's content-addressed evidence and record its sha256."""
+    s = make_app(ctx, as_).session(run_id)
+    events = s.add_evidence(file, step_id=step_id)
+    click.echo(f"{s.run_id}: evidence {file.name} sha256 {events[0].data['sha256']}")
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@click.argument("step_id", metavar="STEP")
+@click.option("--note", "rationale", default="", help="Why it is approved (recorded).")
+@as_option
+@click.pass_context
+def approve(ctx: click.Context, run_id: str, step_id: str, rationale: str, as_: str | None) -> None:
+    """Sign off an approval step; the requester cannot approve their own request."""
+    app = make_app(ctx, as_)
+    s = app.session(run_id)
+    s.record(lambda st: actions.approve(st, step_id, app.actor, app.roles_of(app.actor),
+                                        rationale or None))
+    click.echo(f"{s.run_id}: {step_id} approved by {app.actor}")

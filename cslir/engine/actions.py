@@ -1,0 +1,188 @@
+"""A responder's actions, checked against the run's state and turned into events.
+
+Each function returns the events to record as (type, data) pairs, or raises ActionRefused with
+a reason the responder can act on. Nothing is recorded here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cslir.engine.state import RunState
+from cslir.errors import ActionRefused
+from cslir.inputs import InputValueError, parse_value, to_json
+from cslir.model import Step
+
+Events = list[tuple[str, dict[str, Any]]]
+
+
+def _step(state: RunState, step_id: str) -> Step:
+    try:
+        return state.playbook.step(step_id)
+    except KeyError:
+        ids = ", ".join(s.id for s in state.playbook.steps)
+        raise ActionRefused(f"no step '{step_id}' in this playbook (steps: {ids})") from None
+
+
+def _actionable(state: RunState, step_id: str, *, allow_running: bool = False) -> Step:
+    if state.closed:
+        raise ActionRefused("the run is closed")
+    step = _step(state, step_id)
+    s = state.steps[step_id]
+    if s.status in ("done", "skipped", "n/a"):
+        raise ActionRefused(f"step '{step_id}' is already {s.status}")
+    if s.status == "pending":
+        raise ActionRefused(f"step '{step_id}' cannot start yet: it comes {s.waiting_for}")
+    if s.status == "blocked":
+        raise ActionRefused(f"step '{step_id}' cannot start yet: {s.waiting_for}")
+    if s.status == "running" and not allow_running:
+        raise ActionRefused(f"step '{step_id}' is running")
+    return step
+
+
+def start(state: RunState, step_id: str) -> Events:
+    _actionable(state, step_id)
+    if state.steps[step_id].started_at is not None:
+        return []
+    return [("step.started", {"step": step_id})]
+
+
+def begin_attempt(state: RunState, step_id: str) -> Events:
+    """A command is (re)started: recorded before it runs, so a crash leaves a trace."""
+    _actionable(state, step_id, allow_running=True)
+    return [("step.started", {"step": step_id, "attempt": state.steps[step_id].attempts + 1})]
+
+
+def check_item(state: RunState, step_id: str, item: int) -> Events:
+    step = _actionable(state, step_id)
+    if not 0 <= item < len(step.checklist):
+        raise ActionRefused(f"step '{step_id}' has no checklist item {item + 1}")
+    return [("step.checked", {"step": step_id, "item": item})]
+
+
+def done(state: RunState, step_id: str, *, reason: str | None = None, force: bool = False) -> Events:
+    """Finish a task, evidence or wait step (decisions, approvals and commands have their own)."""
+    step = _actionable(state, step_id, allow_running=_kind(state, step_id) == "wait")
+    s = state.steps[step_id]
+    if step.kind == "decision":
+        raise ActionRefused(f"step '{step_id}' is a decision: choose one of "
+                            f"{', '.join(c.value for c in state.playbook.choices_of(step))}")
+    if step.kind == "approval":
+        raise ActionRefused(f"step '{step_id}' needs approval by the {step.by} role")
+    if step.evidence == "required" and not s.evidence and not force:
+        raise ActionRefused(f"step '{step_id}' needs evidence first (add a file or text), "
+                            "or skip it with a reason")
+    unchecked = [i for i in range(len(step.checklist)) if i not in s.checked]
+    events: Events = [("step.checked", {"step": step_id, "item": i}) for i in unchecked]
+    data: dict[str, Any] = {"step": step_id}
+    if reason:
+        data["reason"] = reason
+    return [*events, ("step.done", data)]
+
+
+def _kind(state: RunState, step_id: str) -> str:
+    try:
+        return state.playbook.step(step_id).kind
+    except KeyError:
+        return ""
+
+
+def skip(state: RunState, step_id: str, reason: str) -> Events:
+    _actionable(state, step_id, allow_running=True)
+    if not reason.strip():
+        raise ActionRefused("a skip needs a reason: it goes into the record")
+    return [("step.skipped", {"step": step_id, "reason": reason.strip()})]
+
+
+def fail(state: RunState, step_id: str, reason: str) -> Events:
+    _actionable(state, step_id, allow_running=True)
+    if not reason.strip():
+        raise ActionRefused("a failure needs a reason: it goes into the record")
+    return [("step.failed", {"step": step_id, "reason": reason.strip()})]
+
+
+def retry(state: RunState, step_id: str) -> Events:
+    _step(state, step_id)
+    if state.steps[step_id].status != "failed":
+        raise ActionRefused(f"only a failed step can be retried; '{step_id}' is "
+                            f"{state.steps[step_id].status}")
+    return [("step.retried", {"step": step_id})]
+
+
+def decide(state: RunState, step_id: str, choice: Any, rationale: str | None = None) -> Events:
+    step = _actionable(state, step_id)
+    if step.kind != "decision":
+        raise ActionRefused(f"step '{step_id}' is a {step.kind} step, not a decision")
+    choices = [c.value for c in state.playbook.choices_of(step)]
+    target = state.playbook.inputs.get(step.sets or "")
+    kind = target.type if target and target.type != "choice" else "choice"
+    try:
+        value = parse_value(kind, choice, choices)
+    except InputValueError:
+        raise ActionRefused(f"'{choice}' is not a choice of '{step_id}': "
+                            f"{', '.join(choices)}") from None
+    if kind == "choice" and value not in choices:
+        raise ActionRefused(f"'{choice}' is not a choice of '{step_id}': {', '.join(choices)}")
+    data: dict[str, Any] = {"step": step_id, "input": step.sets, "value": to_json(value)}
+    if rationale:
+        data["rationale"] = rationale
+    return [("decision.made", data)]
+
+
+def request_approval(state: RunState, step_id: str) -> Events:
+    step = _actionable(state, step_id)
+    if step.kind != "approval":
+        raise ActionRefused(f"step '{step_id}' is not an approval")
+    if state.steps[step_id].requested_by:
+        return []
+    return [("approval.requested", {"step": step_id, "by": step.by})]
+
+
+def approve(state: RunState, step_id: str, actor: str, roles: list[str] | None,
+            rationale: str | None = None) -> Events:
+    """Sign off an approval. ``roles`` are the actor's roles, when the settings name them."""
+    step = _step(state, step_id)
+    if step.kind != "approval":
+        raise ActionRefused(f"step '{step_id}' is a {step.kind} step, not an approval")
+    s = state.steps[step_id]
+    if s.status not in ("ready", "waiting"):
+        raise ActionRefused(f"step '{step_id}' cannot be approved now: it is {s.status}"
+                            + (f" ({s.waiting_for})" if s.waiting_for else ""))
+    events: Events = []
+    if not s.requested_by:
+        raise ActionRefused(f"nobody has requested approval of '{step_id}' yet")
+    if actor == s.requested_by:
+        raise ActionRefused(f"{actor} requested this approval and cannot approve it; "
+                            f"someone holding the {step.by} role must")
+    if roles is not None and step.by not in roles:
+        raise ActionRefused(f"{actor} does not hold the {step.by} role")
+    data: dict[str, Any] = {"step": step_id, "role": step.by}
+    if rationale:
+        data["rationale"] = rationale
+    return [*events, ("approval.granted", data)]
+
+
+def note(state: RunState, text: str, step_id: str | None = None) -> Events:
+    if not text.strip():
+        raise ActionRefused("a note needs some text")
+    data: dict[str, Any] = {"text": text}
+    if step_id:
+        _step(state, step_id)
+        data["step"] = step_id
+    return [("note.added", data)]
+
+
+def set_input(state: RunState, name: str, value: Any, source: str) -> Events:
+    if name not in state.playbook.inputs:
+        raise ActionRefused(f"no input '{name}' in this playbook")
+    return [("input.set", {"name": name, "value": to_json(value), "source": source})]
+
+
+def maybe_close(state: RunState) -> Events:
+    """Close the run once every step is finished (a failed step keeps it open)."""
+    if state.closed or not state.all_finished():
+        return []
+    counts: dict[str, int] = {}
+    for s in state.steps.values():
+        counts[s.status] = counts.get(s.status, 0) + 1
+    return [("run.closed", {"steps": counts})]

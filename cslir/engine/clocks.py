@@ -1,0 +1,128 @@
+"""Legal clocks: when each started, when it falls due, and whether it was met.
+
+A clock whose condition names an input nobody has given yet (``when: grade != 'general'``
+before grading) is shown as running "if it applies": when unsure, we count the deadline rather
+than guess it away. A ``due_if`` condition that cannot be evaluated yet counts as holding, so the
+tighter deadline is shown until the facts say otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cslir.durations import add_duration, parse_duration
+from cslir.engine.state import RunState, condition
+from cslir.model import Clock
+
+
+@dataclass(frozen=True)
+class ClockView:
+    id: str
+    clock: Clock
+    state: str  # not-started | running | met | missed | overdue | waived | n/a
+    applies: bool | None  # None: depends on inputs not given yet
+    started_at: datetime | None
+    due_at: datetime | None
+    stopped_at: datetime | None
+    due_text: str  # the duration that applied, e.g. "1h"
+    provisional: str | None  # working-day deadline beyond the known calendar
+    left: timedelta | None  # time left (negative when overdue), for running clocks
+    stopped_by: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.state in ("running", "overdue")
+
+
+def _start(state: RunState, clock: Clock) -> datetime | None:
+    if clock.start == "start":
+        return state.opened_at
+    if clock.start.startswith("step:"):
+        step = state.steps.get(clock.start[5:])
+        return step.ended_at if step and step.status == "done" else None
+    value = state.inputs.get(clock.start)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return value if isinstance(value, datetime) else None
+
+
+def _due(state: RunState, clock: Clock) -> str:
+    """The tightest deadline whose condition holds (or cannot be ruled out yet)."""
+    best = clock.due
+    best_key = _sort_key(best)
+    for cond, dur in clock.due_if:
+        if condition(cond, state.inputs, state.playbook) is not False and _sort_key(dur) < best_key:
+            best, best_key = dur, _sort_key(dur)
+    return best
+
+
+def _sort_key(text: str) -> float:
+    d = parse_duration(text)
+    # a working day is at least a calendar day; compare conservatively
+    return d.amount * 86400.0 if d.is_working_days else float(d.seconds)
+
+
+def _stopper(state: RunState, clock_id: str) -> tuple[str | None, datetime | None, str | None]:
+    """(step, time, status) of the first step that finished a stops: for this clock."""
+    best: tuple[str | None, datetime | None, str | None] = (None, None, None)
+    for step in state.playbook.steps:
+        if clock_id not in step.stops:
+            continue
+        s = state.steps[step.id]
+        if s.status in ("done", "skipped") and s.ended_at and (best[1] is None or s.ended_at < best[1]):
+            best = (step.id, s.ended_at, s.status)
+    return best
+
+
+def view(state: RunState, clock: Clock, now: datetime) -> ClockView:
+    applies = condition(clock.when, state.inputs, state.playbook)
+    started = _start(state, clock)
+    due_text = _due(state, clock)
+    empty = ClockView(clock.id, clock, "n/a", applies, None, None, None, due_text, None, None)
+    if applies is False:
+        return empty
+    if started is None:
+        return ClockView(clock.id, clock, "not-started", applies, None, None, None, due_text,
+                         None, None)
+    deadline = add_duration(started, parse_duration(due_text))
+    due = deadline.at
+    step, stopped, how = _stopper(state, clock.id)
+    if stopped is not None:
+        status = "waived" if how == "skipped" else ("met" if stopped <= due else "missed")
+        return ClockView(clock.id, clock, status, applies, started, due, stopped, due_text,
+                         deadline.provisional, None, step)
+    left = due - now
+    status = "overdue" if left.total_seconds() < 0 else "running"
+    return ClockView(clock.id, clock, status, applies, started, due, None, due_text,
+                     deadline.provisional, left)
+
+
+def views(state: RunState, now: datetime) -> list[ClockView]:
+    return [view(state, c, now) for c in state.playbook.clocks.values()]
+
+
+def due_alerts(state: RunState, now: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """Warnings and misses that have come due and are not recorded yet: (event type, data).
+
+    Recording each is the watcher's job; folding the result marks it, so each fires once.
+    """
+    out: list[tuple[str, dict[str, Any]]] = []
+    if state.closed:
+        return out
+    for v in views(state, now):
+        if not v.open or v.due_at is None:
+            continue
+        base = {"clock": v.id, "due": v.due_at.isoformat().replace("+00:00", "Z")}
+        if v.state == "overdue" and v.id not in state.missed:
+            out.append(("clock.missed", base))
+            continue
+        for w in v.clock.warn:
+            span = timedelta(seconds=parse_duration(w).seconds) if not w.endswith("wd") else None
+            if span is not None and now >= v.due_at - span and (v.id, w) not in state.warned:
+                out.append(("clock.warned", {**base, "warn": w}))
+    return out

@@ -1,0 +1,277 @@
+"""The run service: opens runs, records actions durably, runs commands, keeps the watch.
+
+Collaborators (store, clock, environment) are passed in. Every action is checked by the engine
+against the latest state and appended with the sequence number that state expects; if another
+process recorded something first, the state is refreshed and the action checked again.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cslir.durations import parse_duration
+from cslir.engine import actions
+from cslir.engine.clocks import due_alerts, views
+from cslir.engine.state import RunState, advance, fold, input_values
+from cslir.errors import ActionRefused
+from cslir.events import Event
+from cslir.model import Playbook, localize
+from cslir.store import NewEvent, SeqConflict, Store
+from cslir.templating import TemplateProblem, render
+
+Now = Callable[[], datetime]
+SYSTEM = "cslir"  # the actor of what cslir records by itself (clock alerts, timers)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def default_actor(environ: Mapping[str, str]) -> str:
+    import getpass
+
+    if environ.get("CSLIR_RESPONDER"):
+        return environ["CSLIR_RESPONDER"]
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "responder"
+
+
+def open_run(
+    store: Store,
+    playbook: Playbook,
+    inputs: Mapping[str, Any],
+    *,
+    actor: str,
+    mode: str = "live",
+    timezone: str | None = None,
+    now: datetime,
+    extra: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+) -> str:
+    """Record run.opened with the playbook's text and sha256; return the run id."""
+    rid = run_id or new_run_id(now)
+    data = {
+        "playbook": {
+            "id": playbook.id,
+            "title": localize(playbook.title),
+            "path": playbook.path,
+            "sha256": playbook.sha256,
+            "text": playbook.text,
+        },
+        "inputs": dict(inputs),
+        "mode": mode,
+        "timezone": timezone,
+        **(extra or {}),
+    }
+    store.create_run(rid, playbook.id, localize(playbook.title), mode, actor, now, data)
+    return rid
+
+
+class RunSession:
+    """One process's handle on one run."""
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        actor: str,
+        *,
+        now: Now = utcnow,
+        evidence_dir: Path | None = None,
+        on_notify: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.actor = actor
+        self.now = now
+        self.evidence_dir = evidence_dir or Path(store.path).parent / "evidence"
+        self.on_notify = on_notify
+        self._state: RunState | None = None
+
+    # -- state -------------------------------------------------------------------------------
+
+    def state(self) -> RunState:
+        """The latest state: new events folded onto what this session already knows."""
+        if self._state is None:
+            self._state = fold(self.store.iter_events(self.run_id))
+        else:
+            advance(self._state, self.store.iter_events(self.run_id, self._state.last_seq))
+        return self._state
+
+    def record(self, build: Callable[[RunState], actions.Events], *, actor: str | None = None) -> list[Event]:
+        """Check an action against the latest state and append its events durably."""
+        for _ in range(20):
+            st = self.state()
+            items = build(st)
+            if not items:
+                return []
+            at = self.now()
+            drafts = [NewEvent(actor or self.actor, t, d, at) for t, d in items]
+            try:
+                events = self.store.append_many(self.run_id, drafts, expect_seq=st.last_seq + 1)
+            except SeqConflict:
+                continue  # someone else acted first: look again and re-check
+            for e in events:
+                if e.type == "notify.requested" and self.on_notify:
+                    self.on_notify(e)
+            self._after(events)
+            return events
+        raise ActionRefused("the run is too busy to record this action; try again")
+
+    def _after(self, events: list[Event]) -> None:
+        if any(e.type == "run.closed" for e in events):
+            return
+        self.record(actions.maybe_close, actor=SYSTEM)
+
+    # -- context for templates ---------------------------------------------------------------
+
+    def context(self, st: RunState | None = None) -> dict[str, Any]:
+        st = st or self.state()
+        now = self.now()
+        values = input_values(st.inputs, st.playbook)
+        clocks = {}
+        for v in views(st, now):
+            clocks[v.id] = {
+                "state": v.state,
+                "due_utc": v.due_at.isoformat() if v.due_at else "not started",
+                "due_local": self.local(v.due_at) if v.due_at else "not started yet",
+                "provisional": v.provisional,
+            }
+        return {
+            **values,
+            "inputs": {k: self.local(v) if isinstance(v, datetime) else v
+                       for k, v in values.items()},
+            "clocks": clocks,
+            "run": {"id": st.run_id, "mode": st.mode},
+            "playbook": {"id": st.playbook.id, "title": localize(st.playbook.title)},
+            "steps": {k: {"status": s.status, "actor": s.actor} for k, s in st.steps.items()},
+            "drill": st.drill,
+            "now": self.local(now),
+        }
+
+    def local(self, moment: datetime) -> str:
+        from cslir.timefmt import local_text
+
+        return local_text(moment, self.timezone())
+
+    def timezone(self) -> str | None:
+        return self.state().timezone
+
+    def render(self, text: Any, lang: str | None = None) -> str:
+        src = localize(text, lang)
+        try:
+            return render(src, self.context())
+        except TemplateProblem as e:
+            return f"{src}  [template error: {e}]"
+
+    # -- the watch -----------------------------------------------------------------------------
+
+    def watch(self) -> list[Event]:
+        """Record clock warnings and misses (paging their escalation route) and end timers."""
+        out: list[Event] = []
+        out += self.record(self._alerts, actor=SYSTEM)
+        out += self.record(self._timers, actor=SYSTEM)
+        return out
+
+    def _alerts(self, st: RunState) -> actions.Events:
+        items: actions.Events = []
+        for kind, data in due_alerts(st, self.now()):
+            items.append((kind, data))
+            clock = st.playbook.clocks[data["clock"]]
+            if clock.escalate:
+                what = "missed" if kind == "clock.missed" else f"due in under {data['warn']}"
+                message = (f"{localize(clock.title) or clock.id} is {what} "
+                           f"(due {self.local(datetime.fromisoformat(data['due']))}); "
+                           f"basis: {'; '.join(clock.basis)}")
+                items.append(("notify.requested", {"route": clock.escalate, "message": message,
+                                                   "reason": kind, "clock": clock.id}))
+        return items
+
+    def _timers(self, st: RunState) -> actions.Events:
+        items: actions.Events = []
+        now = self.now()
+        for step in st.playbook.steps:
+            s = st.steps[step.id]
+            if step.kind != "wait" or not step.duration:
+                continue
+            if s.status == "ready":
+                items.append(("step.started", {"step": step.id}))
+            elif s.status == "running" and s.started_at is not None:
+                end = s.started_at + timedelta(seconds=parse_duration(step.duration).seconds)
+                if now >= end:
+                    items.append(("step.done", {"step": step.id, "reason": "timer ended"}))
+        return items
+
+    # -- step kinds that do something ----------------------------------------------------------
+
+    def notify_step(self, step_id: str) -> list[Event]:
+        st = self.state()
+        step = st.playbook.step(step_id)
+        message = self.render(step.message or step.title or step.id)
+        return self.record(lambda s: [
+            *actions.start(s, step_id),
+            ("notify.requested", {"route": step.route, "message": message, "step": step_id,
+                                  "reason": "step"}),
+            ("step.done", {"step": step_id}),
+        ])
+
+    def page(self, route: str, message: str) -> list[Event]:
+        return self.record(lambda s: [("notify.requested", {"route": route, "message": message,
+                                                            "reason": "page"})])
+
+    def add_evidence(self, path: Path | None = None, *, text: str | None = None,
+                     step_id: str | None = None) -> list[Event]:
+        from cslir.evidence import store_file, store_text
+
+        if path is not None:
+            item = store_file(path, self.evidence_dir)
+        elif text is not None:
+            item = store_text(text, self.evidence_dir)
+        else:
+            raise ActionRefused("give a file or a text as evidence")
+        data: dict[str, Any] = dict(item)
+        if step_id:
+            data["step"] = step_id
+        return self.record(lambda s: [("evidence.added", data)])
+
+    def run_command(self, step_id: str, *, root: Path, environ: Mapping[str, str]) -> list[Event]:
+        """Run a command step (or simulate it in a drill) and record its outcome."""
+        from cslir.commandstep import execute
+
+        step = self.state().playbook.step(step_id)
+        self.record(lambda s: actions.begin_attempt(s, step_id))
+        st = self.state()
+        if st.drill and step.in_drill != "execute":
+            outcome: dict[str, Any] = {"step": step_id, "simulated": True,
+                                       "argv": self._argv(step.run)}
+            return self.record(lambda s: [("command.finished", outcome),
+                                          ("step.done", {"step": step_id, "reason": "simulated in drill"})])
+        argv = self._argv(step.run)
+        env = {k: self._env_value(v, environ) for k, v in step.env.items()}
+        result = execute(argv, env=env, base_env=environ, cwd=root / (step.cwd or "."),
+                         timeout=parse_duration(step.timeout).seconds if step.timeout else 600)
+        end_type = "step.done" if result["exit"] == 0 else "step.failed"
+        end: dict[str, Any] = {"step": step_id}
+        if end_type == "step.failed":
+            end["reason"] = result["summary"]
+        return self.record(lambda s: [("command.finished", {"step": step_id, **result}),
+                                      (end_type, end)])
+
+    def _argv(self, run: tuple[str, ...]) -> list[str]:
+        ctx = self.context()
+        return [render(a, ctx) for a in run]
+
+    def _env_value(self, value: str, environ: Mapping[str, str]) -> str:
+        from cslir.secrets import resolve
+
+        return render(resolve(value, environ), self.context())
