@@ -6,6 +6,8 @@ The only module of the channel layer that imports requests, so that importing
 
 from __future__ import annotations
 
+import socket
+
 import requests
 
 from cslir.channels.model import HttpRequest
@@ -66,7 +68,7 @@ def _transport_error(exc: requests.RequestException, timeout: float) -> Transpor
     if isinstance(exc, requests.ReadTimeout):
         return TransportError(f"no answer within {timeout:g}s", maybe_delivered=True)
     causes = _causes(exc)
-    if any("NameResolution" in type(c).__name__ or _is_dns(c) for c in causes):
+    if any(isinstance(c, socket.gaierror) for c in causes):
         return TransportError("DNS lookup failed")
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
         return TransportError("connection refused")
@@ -75,12 +77,6 @@ def _transport_error(exc: requests.RequestException, timeout: float) -> Transpor
     if isinstance(exc, requests.ConnectionError):
         return TransportError("connection failed", maybe_delivered=True)
     return TransportError(f"request failed ({type(exc).__name__})")
-
-
-def _is_dns(exc: BaseException) -> bool:
-    import socket
-
-    return isinstance(exc, socket.gaierror)
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
