@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as e:  # the funnel: one line to the user, the traceback to a log
         path = write_crash_log(e)
-        print(f"cslir: internal error: {type(e).__name__}: {e} (details in {path})", file=sys.stderr)
+        print(
+            f"cslir: internal error: {type(e).__name__}: {e} (details in {path})", file=sys.stderr
+        )
         return EXIT_BUG
     return rc if isinstance(rc, int) else 0
 

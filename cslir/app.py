@@ -23,8 +23,9 @@ class App:
         from cslir.notifyhook import on_notify_for
 
         run_id = self.store.resolve_run(run_prefix)
-        return RunSession(self.store, run_id, self.actor,
-                          on_notify=on_notify_for(self.settings, self.store))
+        return RunSession(
+            self.store, run_id, self.actor, on_notify=on_notify_for(self.settings, self.store)
+        )
 
     def roles_of(self, actor: str) -> list[str] | None:
         entry = self.settings.responders.get(actor)
@@ -42,8 +43,12 @@ def make_app(ctx: click.Context, as_: str | None) -> App:
     return App(settings, Store(settings.store), actor)
 
 
-as_option = click.option("--as", "as_", metavar="NAME",
-                         help="Who is acting (default: $CSLIR_RESPONDER, else the OS user).")
+as_option = click.option(
+    "--as",
+    "as_",
+    metavar="NAME",
+    help="Who is acting (default: $CSLIR_RESPONDER, else the OS user).",
+)
 
 
 def resolve_path(p: Path) -> Path:

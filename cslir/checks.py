@@ -68,7 +68,9 @@ class PlaybookChecker:
         self.inputs: dict[str, Any] = dict(data.get("inputs") or {})
         self.clocks: dict[str, Any] = dict(data.get("clocks") or {})
         self.roles: set[str] = set(data.get("roles") or {})
-        self.steps: list[dict[str, Any]] = [s for s in data.get("steps") or [] if isinstance(s, dict)]
+        self.steps: list[dict[str, Any]] = [
+            s for s in data.get("steps") or [] if isinstance(s, dict)
+        ]
         self.step_ids: list[str] = [s["id"] for s in self.steps if isinstance(s.get("id"), str)]
         self.names = set(self.inputs) | CONTEXT_NAMES
 
@@ -94,8 +96,9 @@ class PlaybookChecker:
             sid = step.get("id")
             if isinstance(sid, str):
                 if sid in seen:
-                    self.error(("steps", i, "id"), f"duplicate step id '{sid}' "
-                               f"(also steps[{seen[sid]}])")
+                    self.error(
+                        ("steps", i, "id"), f"duplicate step id '{sid}' (also steps[{seen[sid]}])"
+                    )
                 seen.setdefault(sid, i)
 
     def check_needs(self) -> None:
@@ -110,8 +113,10 @@ class PlaybookChecker:
                 if dep == sid:
                     self.error(("steps", i, "needs", j), f"step '{sid}' needs itself")
                 elif dep not in known:
-                    self.error(("steps", i, "needs", j), f"step '{sid}' needs unknown step "
-                               f"'{dep}'{did_you_mean(dep, known)}")
+                    self.error(
+                        ("steps", i, "needs", j),
+                        f"step '{sid}' needs unknown step '{dep}'{did_you_mean(dep, known)}",
+                    )
             if isinstance(sid, str):
                 graph[sid] = [d for d in deps if d in known and d != sid]
         cycle = _find_cycle(graph)
@@ -125,14 +130,20 @@ class PlaybookChecker:
             if inp.get("type") == "choice" and not inp.get("choices"):
                 self.error(at, f"input '{name}' is a choice but has no choices")
             if inp.get("type") not in ("choice", None) and "choices" in inp:
-                self.error((*at, "choices"), f"input '{name}' has choices but its type is "
-                           f"{inp.get('type')}; use type: choice")
+                self.error(
+                    (*at, "choices"),
+                    f"input '{name}' has choices but its type is "
+                    f"{inp.get('type')}; use type: choice",
+                )
             if "default" in inp:
                 from cslir.inputs import InputValueError, parse_value
 
                 try:
-                    parse_value(inp.get("type", "string"), inp["default"],
-                                [_choice_value(c) for c in inp.get("choices") or []])
+                    parse_value(
+                        inp.get("type", "string"),
+                        inp["default"],
+                        [_choice_value(c) for c in inp.get("choices") or []],
+                    )
                 except InputValueError as e:
                     self.error((*at, "default"), f"default of input '{name}': {e}")
 
@@ -154,39 +165,53 @@ class PlaybookChecker:
         if start.startswith("step:"):
             sid = start[5:]
             if sid not in self.step_ids:
-                self.error(at, f"clock '{cid}' starts at unknown step '{sid}'"
-                           f"{did_you_mean(sid, self.step_ids)}")
+                self.error(
+                    at,
+                    f"clock '{cid}' starts at unknown step '{sid}'"
+                    f"{did_you_mean(sid, self.step_ids)}",
+                )
             return
         inp = self.inputs.get(start)
         if inp is None:
-            self.error(at, f"clock '{cid}' starts from '{start}', which is not a datetime input, "
-                       f"'start' or 'step:<id>'{did_you_mean(start, self.inputs)}")
+            self.error(
+                at,
+                f"clock '{cid}' starts from '{start}', which is not a datetime input, "
+                f"'start' or 'step:<id>'{did_you_mean(start, self.inputs)}",
+            )
         elif inp.get("type") != "datetime":
-            self.error(at, f"clock '{cid}' starts from input '{start}', which is "
-                       f"{inp.get('type')}, not datetime")
+            self.error(
+                at,
+                f"clock '{cid}' starts from input '{start}', which is "
+                f"{inp.get('type')}, not datetime",
+            )
 
     def check_unstopped_clocks(self) -> None:
-        stopped = set()
+        stopped: set[str] = set()
         for step in self.steps:
             stops = step.get("stops")
             stopped.update([stops] if isinstance(stops, str) else stops or [])
         for cid in self.clocks:
             if cid not in stopped:
-                self.warning(("clocks", cid), f"no step stops clock '{cid}'; "
-                             "it can only be missed")
+                self.warning(("clocks", cid), f"no step stops clock '{cid}'; it can only be missed")
 
     def check_route(self, route: Any, at: PathKey) -> None:
         if isinstance(route, str) and self.routes is not None and route not in self.routes:
-            self.error(at, f"unknown route '{route}'{did_you_mean(route, self.routes)}"
-                       "; routes are defined in notifiers/*.yaml")
+            self.error(
+                at,
+                f"unknown route '{route}'{did_you_mean(route, self.routes)}"
+                "; routes are defined in notifiers/*.yaml",
+            )
 
     def check_role(self, role: Any, at: PathKey) -> None:
         if isinstance(role, str) and role not in self.roles:
-            self.error(at, f"unknown role '{role}'{did_you_mean(role, self.roles)}"
-                       "; declare it under roles:")
+            self.error(
+                at,
+                f"unknown role '{role}'{did_you_mean(role, self.roles)}; declare it under roles:",
+            )
 
-    def check_template(self, source: str, at: PathKey, *, expression: bool = False,
-                       key: bool = False) -> None:
+    def check_template(
+        self, source: str, at: PathKey, *, expression: bool = False, key: bool = False
+    ) -> None:
         from cslir.templating import TemplateProblem, names_in
 
         what = "expression" if expression else "template"
@@ -196,8 +221,12 @@ class PlaybookChecker:
             self.error(at, f"{what} does not compile: {e}", key=key)
             return
         for name in sorted(names - self.names):
-            self.error(at, f"{what} uses '{name}', which the playbook does not declare"
-                       f"{did_you_mean(name, self.names)}", key=key)
+            self.error(
+                at,
+                f"{what} uses '{name}', which the playbook does not declare"
+                f"{did_you_mean(name, self.names)}",
+                key=key,
+            )
 
     def check_step(self, i: int, step: dict[str, Any]) -> None:
         at: PathKey = ("steps", i)
@@ -209,8 +238,10 @@ class PlaybookChecker:
         for j, cid in enumerate([stops] if isinstance(stops, str) else stops or []):
             where = (*at, "stops") if isinstance(stops, str) else (*at, "stops", j)
             if cid not in self.clocks:
-                self.error(where, f"step '{sid}' stops unknown clock '{cid}'"
-                           f"{did_you_mean(cid, self.clocks)}")
+                self.error(
+                    where,
+                    f"step '{sid}' stops unknown clock '{cid}'{did_you_mean(cid, self.clocks)}",
+                )
         if isinstance(step.get("when"), str):
             self.check_template(step["when"], (*at, "when"), expression=True)
         for key in ("title", "instructions", "message"):
@@ -225,8 +256,11 @@ class PlaybookChecker:
         for name, value in (step.get("env") or {}).items():
             if isinstance(value, str):
                 if SECRET_KEY.search(name) and not ENV_REF.fullmatch(value.strip()):
-                    self.error((*at, "env", name), f"env {name} looks like a secret written "
-                               "into the playbook; use a reference such as ${env:" + name + "}")
+                    self.error(
+                        (*at, "env", name),
+                        f"env {name} looks like a secret written "
+                        "into the playbook; use a reference such as ${env:" + name + "}",
+                    )
                 else:
                     self.check_template(ENV_REF.sub("", value), (*at, "env", name))
         if step.get("kind") == "decision":
@@ -236,19 +270,27 @@ class PlaybookChecker:
         target = step.get("sets")
         inp = self.inputs.get(target) if isinstance(target, str) else None
         if isinstance(target, str) and inp is None:
-            self.error((*at, "sets"), f"decision '{sid}' sets unknown input '{target}'"
-                       f"{did_you_mean(target, self.inputs)}")
+            self.error(
+                (*at, "sets"),
+                f"decision '{sid}' sets unknown input '{target}'"
+                f"{did_you_mean(target, self.inputs)}",
+            )
             return
         own = [_choice_value(c) for c in step.get("choices") or []]
         from_input = [_choice_value(c) for c in (inp or {}).get("choices") or []]
         if not own and not from_input and (inp or {}).get("type") != "bool":
-            self.error(at, f"decision '{sid}' has no choices: give it choices: or make it "
-                       "set a choice input")
+            self.error(
+                at,
+                f"decision '{sid}' has no choices: give it choices: or make it set a choice input",
+            )
         if own and from_input:
             for j, value in enumerate(own):
                 if value not in from_input:
-                    self.error((*at, "choices", j), f"choice '{value}' is not among the choices "
-                               f"of input '{target}'{did_you_mean(value, from_input)}")
+                    self.error(
+                        (*at, "choices", j),
+                        f"choice '{value}' is not among the choices "
+                        f"of input '{target}'{did_you_mean(value, from_input)}",
+                    )
 
 
 def _choice_value(c: Any) -> str:
@@ -270,7 +312,7 @@ def _find_cycle(graph: Mapping[str, list[str]]) -> list[str]:
                 state[path.pop()] = 2
                 iters.pop()
             elif state.get(dep) == 1:
-                return [*path[path.index(dep):], dep]
+                return [*path[path.index(dep) :], dep]
             elif dep not in state:
                 state[dep] = 1
                 path.append(dep)

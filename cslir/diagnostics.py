@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -26,9 +27,9 @@ class Diagnostic:
         }
 
 
-def did_you_mean(word: str, options: list[str] | tuple[str, ...] | set[str]) -> str:
+def did_you_mean(word: str, options: Iterable[str]) -> str:
     """A hint such as " (did you mean 'needs'?)", or "" when nothing is close."""
     import difflib
 
-    close = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, sorted(str(o) for o in options), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

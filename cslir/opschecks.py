@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,27 +41,57 @@ def check_routes(data: Mapping[str, Any], all_routes: set[str], report: Report) 
             if isinstance(value, str) and not ENV_REF.fullmatch(value.strip()):
                 if key == "url" and channel == "webhook" and "?" not in value:
                     continue  # a plain endpoint URL carries no credential; the whsec secret does
-                report((*at, key), f"route '{name}': {key} is written out literally; a literal "
-                       f"secret is an error: use a reference such as ${{env:{_env_name(name, key)}}}",
-                       False, "error")
+                report(
+                    (*at, key),
+                    f"route '{name}': {key} is written out literally; a literal "
+                    f"secret is an error: use a reference such as ${{env:{_env_name(name, key)}}}",
+                    False,
+                    "error",
+                )
         for key in NEEDED.get(channel, ()) if isinstance(channel, str) else ():
             if key not in route:
                 report(at, f"route '{name}' ({channel}) needs '{key}'", False, "error")
         fmt = route.get("format")
-        if isinstance(fmt, str) and isinstance(channel, str) and fmt not in FORMATS.get(channel, ()):
+        if (
+            isinstance(fmt, str)
+            and isinstance(channel, str)
+            and fmt not in FORMATS.get(channel, ())
+        ):
             allowed = ", ".join(FORMATS.get(channel, ())) or "no format option"
-            report((*at, "format"), f"route '{name}': format '{fmt}' does not apply to "
-                   f"{channel} (it takes {allowed})", False, "error")
+            report(
+                (*at, "format"),
+                f"route '{name}': format '{fmt}' does not apply to {channel} (it takes {allowed})",
+                False,
+                "error",
+            )
         if channel == "dingtalk" and "secret" not in route:
-            report(at, f"route '{name}': DingTalk robot without a signing secret; "
-                   "add secret: so messages are signed", False, "warning")
+            report(
+                at,
+                f"route '{name}': DingTalk robot without a signing secret; "
+                "add secret: so messages are signed",
+                False,
+                "warning",
+            )
         for key in ("fallback", "drill_route"):
             target = route.get(key)
             if isinstance(target, str) and target not in all_routes:
-                report((*at, key), f"route '{name}': {key} '{target}' is not a route"
-                       f"{did_you_mean(target, all_routes)}", False, "error")
+                report(
+                    (*at, key),
+                    f"route '{name}': {key} '{target}' is not a route"
+                    f"{did_you_mean(target, all_routes)}",
+                    False,
+                    "error",
+                )
             if target == name:
                 report((*at, key), f"route '{name}' names itself as its {key}", False, "error")
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be shown: relative to the working directory, normalised."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return os.path.normpath(path)
 
 
 def _env_name(route: str, key: str) -> str:
@@ -70,12 +101,20 @@ def _env_name(route: str, key: str) -> str:
 def check_settings(data: Mapping[str, Any], all_routes: set[str], report: Report) -> None:
     tz = data.get("timezone")
     if isinstance(tz, str) and not _valid_zone(tz):
-        report(("timezone",), f"unknown time zone '{tz}' (use an IANA name such as "
-               "Asia/Shanghai)", False, "error")
+        report(
+            ("timezone",),
+            f"unknown time zone '{tz}' (use an IANA name such as Asia/Shanghai)",
+            False,
+            "error",
+        )
     for key, route in (data.get("routes") or {}).items():
         if isinstance(route, str) and route not in all_routes:
-            report(("routes", key), f"unknown route '{route}'{did_you_mean(route, all_routes)}",
-                   False, "error")
+            report(
+                ("routes", key),
+                f"unknown route '{route}'{did_you_mean(route, all_routes)}",
+                False,
+                "error",
+            )
 
 
 def _valid_zone(name: str) -> bool:
@@ -98,28 +137,45 @@ def check_drill(
     """``playbook`` is the loaded data of the playbook the drill names, or None if it failed."""
     pb_ref = data.get("playbook")
     if isinstance(pb_ref, str) and playbook is None:
-        target = (path.parent / pb_ref)
+        target = path.parent / pb_ref
         if not target.is_file():
-            report(("playbook",), f"playbook '{pb_ref}' does not exist (looked for {target})",
-                   False, "error")
+            report(
+                ("playbook",),
+                f"playbook '{pb_ref}' does not exist (looked for {_shown(target)})",
+                False,
+                "error",
+            )
         else:
-            report(("playbook",), f"playbook '{pb_ref}' has errors; fix them first", False,
-                   "error")
+            report(("playbook",), f"playbook '{pb_ref}' has errors; fix them first", False, "error")
     schedule = data.get("schedule")
     if isinstance(schedule, dict):
         cron = schedule.get("cron")
         if isinstance(cron, str):
             fields = cron.split()
             if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
-                report(("schedule", "cron"), f"'{cron}' is not a cron expression of five fields "
-                       "(minute hour day month weekday)", False, "error")
+                report(
+                    ("schedule", "cron"),
+                    f"'{cron}' is not a cron expression of five fields "
+                    "(minute hour day month weekday)",
+                    False,
+                    "error",
+                )
         tz = schedule.get("timezone")
         if isinstance(tz, str) and not _valid_zone(tz):
-            report(("schedule", "timezone"), f"unknown time zone '{tz}'", False, "error")
+            report(
+                ("schedule", "timezone"),
+                f"unknown time zone '{tz}' (use an IANA name such as Asia/Shanghai)",
+                False,
+                "error",
+            )
     for i, route in enumerate(data.get("participants") or []):
         if isinstance(route, str) and route not in all_routes:
-            report(("participants", i), f"unknown route '{route}'"
-                   f"{did_you_mean(route, all_routes)}", False, "error")
+            report(
+                ("participants", i),
+                f"unknown route '{route}'{did_you_mean(route, all_routes)}",
+                False,
+                "error",
+            )
     for i, inject in enumerate(data.get("injects") or []):
         if isinstance(inject, dict) and ("at" in inject) == ("after" in inject):
             report(("injects", i), "an inject needs exactly one of 'at' or 'after'", False, "error")
@@ -133,30 +189,55 @@ def _check_against_playbook(data: Mapping[str, Any], pb: Mapping[str, Any], repo
     clocks = pb.get("clocks") or {}
     for name, value in (data.get("inputs") or {}).items():
         if name not in inputs:
-            report(("inputs", name), f"input '{name}' is not declared by the playbook"
-                   f"{did_you_mean(name, inputs)}", True, "error")
+            report(
+                ("inputs", name),
+                f"input '{name}' is not declared by the playbook{did_you_mean(name, inputs)}",
+                True,
+                "error",
+            )
             continue
-        choices = [str(c.get("value") if isinstance(c, dict) else c)
-                   for c in inputs[name].get("choices") or []]
+        choices = [
+            str(c.get("value") if isinstance(c, dict) else c)
+            for c in inputs[name].get("choices") or []
+        ]
         if choices and str(value) not in choices:
-            report(("inputs", name), f"'{value}' is not among the choices of input '{name}': "
-                   f"{', '.join(choices)}", False, "error")
+            report(
+                ("inputs", name),
+                f"'{value}' is not among the choices of input '{name}': {', '.join(choices)}",
+                False,
+                "error",
+            )
     for i, inject in enumerate(data.get("injects") or []):
         after = inject.get("after") if isinstance(inject, dict) else None
         if isinstance(after, str) and after not in steps:
-            report(("injects", i, "after"), f"inject after unknown step '{after}'"
-                   f"{did_you_mean(after, [s for s in steps if s])}", False, "error")
+            report(
+                ("injects", i, "after"),
+                f"inject after unknown step '{after}'"
+                f"{did_you_mean(after, [s for s in steps if s])}",
+                False,
+                "error",
+            )
     for i, obj in enumerate(data.get("objectives") or []):
         if not isinstance(obj, dict):
             continue
         step = obj.get("step")
         if isinstance(step, str) and step not in steps:
-            report(("objectives", i, "step"), f"objective names unknown step '{step}'"
-                   f"{did_you_mean(step, [s for s in steps if s])}", False, "error")
+            report(
+                ("objectives", i, "step"),
+                f"objective names unknown step '{step}'"
+                f"{did_you_mean(step, [s for s in steps if s])}",
+                False,
+                "error",
+            )
         clock = obj.get("clock")
         if isinstance(clock, str) and clock not in clocks:
-            report(("objectives", i, "clock"), f"objective names unknown clock '{clock}'",
-                   False, "error")
+            report(
+                ("objectives", i, "clock"),
+                f"objective names unknown clock '{clock}'{did_you_mean(clock, list(clocks))}",
+                False,
+                "error",
+            )
         if "step" not in obj and "clock" not in obj:
-            report(("objectives", i), "an objective names a step or a clock to score", False,
-                   "error")
+            report(
+                ("objectives", i), "an objective names a step or a clock to score", False, "error"
+            )

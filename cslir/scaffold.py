@@ -14,8 +14,12 @@ GITIGNORE = ".cslir/\n"
 def _scaffold_files() -> dict[str, str]:
     base = resources.files("cslir") / "data" / "scaffold"
     files: dict[str, str] = {".gitignore": GITIGNORE}
-    for rel in ("cslir.yaml", "playbooks/leak.yaml", "notifiers/oncall.yaml",
-                "drills/leak-quarterly.yaml"):
+    for rel in (
+        "cslir.yaml",
+        "playbooks/leak.yaml",
+        "notifiers/oncall.yaml",
+        "drills/leak-quarterly.yaml",
+    ):
         files[rel] = (base / rel).read_text(encoding="utf-8")
     for kind, name in FILENAMES.items():
         files[f"schema/{name}"] = render_schema(kind)

@@ -17,7 +17,9 @@ FILENAMES = {
 
 def schema_dict(kind: str) -> dict[str, object]:
     spec, title = KINDS[kind]
-    return to_json_schema(spec, title=title, schema_id=f"https://cslir.dev/schema/{FILENAMES[kind]}")
+    return to_json_schema(
+        spec, title=title, schema_id=f"https://cslir.dev/schema/{FILENAMES[kind]}"
+    )
 
 
 def render_schema(kind: str) -> str:

@@ -11,7 +11,6 @@ from cslir.spec import (
     Bool,
     Const,
     Enum,
-    Int,
     ListOf,
     MapOf,
     Obj,
@@ -24,7 +23,9 @@ from cslir.spec import (
 ID = r"[a-z0-9][a-z0-9_-]*"
 ID_MSG = "is not a valid id: use lower-case letters, digits, '-' and '_'"
 NAME = r"[a-z_][a-z0-9_]*"
-NAME_MSG = "is not a valid input name: use lower-case letters, digits and '_' (it is used in expressions)"
+NAME_MSG = (
+    "is not a valid input name: use lower-case letters, digits and '_' (it is used in expressions)"
+)
 LANG = r"[a-z]{2}(-[A-Za-z]{2,4})?"
 DURATION = r"\s*[0-9]+\s*(s|m|h|d|wd)\s*"
 DURATION_MSG = "is not a duration: write a number and a unit, as in 30m, 4h, 30d or 10wd"
@@ -41,8 +42,12 @@ def text(description: str = "") -> Type:
     return OneOf(
         (
             Str(),
-            MapOf(Str(), key_pattern=LANG, key_message="is not a language code such as en or zh",
-                  min_items=1),
+            MapOf(
+                Str(),
+                key_pattern=LANG,
+                key_message="is not a language code such as en or zh",
+                min_items=1,
+            ),
         ),
         expected="text or a mapping of language to text",
         description=description,
@@ -61,8 +66,11 @@ def expr(description: str) -> Str:
     return Str(description=description)
 
 
-BASIS = OneOf((Str(), ListOf(Str(), min_items=1)), expected="text or a list of text",
-              description="The law and article this rests on, e.g. 'PIPL Art 57'.")
+BASIS = OneOf(
+    (Str(), ListOf(Str(), min_items=1)),
+    expected="text or a list of text",
+    description="The law and article this rests on, e.g. 'PIPL Art 57'.",
+)
 
 CHOICE = OneOf(
     (
@@ -78,8 +86,10 @@ INPUT = Obj(
         "type": Enum(INPUT_TYPES, description="How the answer is parsed and asked."),
         "prompt": text("The question asked of the responder."),
         "help": text("More explanation shown on request."),
-        "default": AnyValue(description="Used when the responder just presses Enter; "
-                            "for datetime inputs 'now' is allowed."),
+        "default": AnyValue(
+            description="Used when the responder just presses Enter; "
+            "for datetime inputs 'now' is allowed."
+        ),
         "required": Bool(description="Whether an answer is needed (default true)."),
         "choices": ListOf(CHOICE, min_items=1),
         "basis": BASIS,
@@ -93,14 +103,20 @@ CLOCK = Obj(
         "title": text("What is due."),
         "from": Str(description="When it starts: an input name, 'start', or 'step:<id>'."),
         "due": duration("How long after its start it falls due."),
-        "due_if": MapOf(duration(), description="Tighter deadlines under conditions: "
-                        "expression -> duration. The tightest that holds wins."),
+        "due_if": MapOf(
+            duration(),
+            description="Tighter deadlines under conditions: "
+            "expression -> duration. The tightest that holds wins.",
+        ),
         "when": expr("Expression over the inputs; the clock exists only when it is true."),
         "warn": ListOf(duration(), description="Warn this long before the deadline."),
         "escalate": ident("Route paged on each warning and on a miss."),
         "basis": BASIS,
-        "confidence": Enum(CONFIDENCE, description="How sure the legal research is of this "
-                           "deadline (reference/regulatory.md)."),
+        "confidence": Enum(
+            CONFIDENCE,
+            description="How sure the legal research is of this "
+            "deadline (reference/regulatory.md).",
+        ),
         "recipient": text("Who receives the report."),
     },
     required=("from", "due", "basis"),
@@ -116,8 +132,11 @@ _COMMON = {
     "when": expr("Expression over the inputs; the step is skipped when false."),
     "estimate": duration("How long it usually takes (used by cslir plan)."),
     "checklist": ListOf(text(), description="Items confirmed one by one."),
-    "stops": OneOf((ident(), ListOf(ident(), min_items=1)), expected="a clock id or a list of them",
-                   description="Clocks stopped when this step finishes."),
+    "stops": OneOf(
+        (ident(), ListOf(ident(), min_items=1)),
+        expected="a clock id or a list of them",
+        description="Clocks stopped when this step finishes.",
+    ),
     "evidence": Enum(("required", "optional"), description="Whether finishing needs evidence."),
     "basis": BASIS,
 }
@@ -132,8 +151,11 @@ _KIND_FIELDS: dict[str, dict[str, Type]] = {
     "approval": {"by": ident("The role that must sign off.")},
     "command": {
         "run": ListOf(Str(), min_items=1, description="argv list; each item a template."),
-        "env": MapOf(Str(), key_pattern=r"[A-Za-z_][A-Za-z0-9_]*",
-                     key_message="is not an environment variable name"),
+        "env": MapOf(
+            Str(),
+            key_pattern=r"[A-Za-z_][A-Za-z0-9_]*",
+            key_message="is not an environment variable name",
+        ),
         "cwd": Str(),
         "timeout": duration(),
         "in_drill": Enum(("simulate", "execute", "skip")),
@@ -155,8 +177,13 @@ def _step_variants() -> dict[str, Obj]:
             if key not in own
         }
         required: tuple[str, ...] = ("id",)
-        required += {"decision": ("sets",), "approval": ("by",), "command": ("run",),
-                     "notify": ("route",), "wait": ("duration",)}.get(kind, ())
+        required += {
+            "decision": ("sets",),
+            "approval": ("by",),
+            "command": ("run",),
+            "notify": ("route",),
+            "wait": ("duration",),
+        }.get(kind, ())
         variants[kind] = Obj(f"{kind} step", {**_COMMON, **own}, required, elsewhere=elsewhere)
     return variants
 
@@ -191,8 +218,9 @@ ROUTE = Obj(
         "url": SECRET_OR_REF,
         "secret": SECRET_OR_REF,
         "routing_key": SECRET_OR_REF,
-        "mention": Obj("mention", {"mobiles": ListOf(Str()), "user_ids": ListOf(Str()),
-                                   "all": Bool()}),
+        "mention": Obj(
+            "mention", {"mobiles": ListOf(Str()), "user_ids": ListOf(Str()), "all": Bool()}
+        ),
         "format": Enum(("markdown", "text", "post", "card")),
         "severity": Enum(("critical", "error", "warning", "info")),
         "fallback": ident("Route tried when this one fails."),
@@ -211,15 +239,25 @@ ROUTES = Obj(
 
 INJECT = Obj(
     "inject",
-    {"at": duration("Offset from the drill's start."), "after": ident("After this step."),
-     "message": text(), "set": MapOf(AnyValue(), key_pattern=NAME, key_message=NAME_MSG)},
+    {
+        "at": duration("Offset from the drill's start."),
+        "after": ident("After this step."),
+        "message": text(),
+        "set": MapOf(AnyValue(), key_pattern=NAME, key_message=NAME_MSG),
+    },
     required=("message",),
 )
 
 OBJECTIVE = Obj(
     "objective",
-    {"id": ident(), "text": text(), "step": ident(), "clock": ident(), "within": duration(),
-     "core_capability": Str()},
+    {
+        "id": ident(),
+        "text": text(),
+        "step": ident(),
+        "clock": ident(),
+        "within": duration(),
+        "core_capability": Str(),
+    },
     required=("id", "text"),
 )
 

@@ -21,7 +21,9 @@ def resolve(value: str, environ: Mapping[str, str]) -> str:
     def one(m: re.Match[str]) -> str:
         name = m.group(1)
         if name not in environ:
-            raise InvalidInput(f"environment variable {name} is not set (referenced as ${{env:{name}}})")
+            raise InvalidInput(
+                f"environment variable {name} is not set (referenced as ${{env:{name}}})"
+            )
         return environ[name]
 
     return REF.sub(one, value)

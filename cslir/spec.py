@@ -190,7 +190,9 @@ class ListOf(Type):
             self.wrong_type(value, at, report)
             return
         if len(value) < self.min_items:
-            report(at, f"{show_path(at)} must have at least {_count(self.min_items, 'item')}", False)
+            report(
+                at, f"{show_path(at)} must have at least {_count(self.min_items, 'item')}", False
+            )
         for i, v in enumerate(value):
             self.item.check(v, (*at, i), report)
 
@@ -215,7 +217,9 @@ class MapOf(Type):
             self.wrong_type(value, at, report)
             return
         if len(value) < self.min_items:
-            report(at, f"{show_path(at)} must have at least {_count(self.min_items, 'entry')}", False)
+            report(
+                at, f"{show_path(at)} must have at least {_count(self.min_items, 'entry')}", False
+            )
         for k, v in value.items():
             if self.key_pattern and not re.fullmatch(self.key_pattern, k):
                 report((*at, k), f"{show_path(at)}: '{k}' {self.key_message}", True)
@@ -241,7 +245,7 @@ class OneOf(Type):
     def _pick(self, value: Any) -> Type | None:
         for opt in self.options:
             errors: list[str] = []
-            opt.check(value, (), lambda p, m, k: errors.append(m))
+            opt.check(value, (), lambda p, m, k, errors=errors: errors.append(m))  # type: ignore[misc]
             if not errors:
                 return opt
         for opt in self.options:  # same YAML kind: let it report its own precise problem

@@ -156,5 +156,7 @@ def load_playbook(path: Path, root: Path) -> Playbook:
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         listing = "\n".join(d.format() for d in errors)
-        raise InvalidInput(f"{display(path)} has {len(errors)} error(s); fix them first:\n{listing}")
+        raise InvalidInput(
+            f"{display(path)} has {len(errors)} error(s); fix them first:\n{listing}"
+        )
     return build_playbook(doc.data, path=str(path), text=doc.text)

@@ -101,7 +101,7 @@ def _check_tabs(path: str, text: str) -> None:
 
 def _compose(path: str, text: str) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=_Loader)  # type: ignore[no-any-return]
+        return yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -164,8 +164,9 @@ class _Builder:
         for knode, vnode in node.value:
             if knode.tag == f"{_CORE}merge":
                 raise _fail(
-                    self.path, *self._where(knode), "merge keys (<<) are not supported; "
-                    "write the keys out"
+                    self.path,
+                    *self._where(knode),
+                    "merge keys (<<) are not supported; write the keys out",
                 )
             if not isinstance(knode, yaml.ScalarNode) or knode.tag not in _SCALAR_TAGS:
                 raise _fail(self.path, *self._where(knode), "mapping keys must be plain text")
@@ -173,7 +174,8 @@ class _Builder:
             if key in out:
                 first = self.key_locs[(*at, key)]
                 raise _fail(
-                    self.path, *self._where(knode),
+                    self.path,
+                    *self._where(knode),
                     f"duplicate key '{key}' (first defined at line {first[0]})",
                 )
             self.key_locs[(*at, key)] = self._where(knode)
@@ -188,9 +190,7 @@ def _tag_message(tag: str) -> str:
 
 def loads(text_or_bytes: str | bytes, path: str = "<string>") -> Document:
     """Load one YAML document from text or bytes; raise YamlError with a located message."""
-    text = (
-        _decode(path, text_or_bytes) if isinstance(text_or_bytes, bytes) else text_or_bytes
-    )
+    text = _decode(path, text_or_bytes) if isinstance(text_or_bytes, bytes) else text_or_bytes
     if isinstance(text_or_bytes, str) and len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise _fail(path, 1, 1, f"file is larger than 1 MiB ({MAX_BYTES} bytes); split it")
     _check_tabs(path, text)
@@ -200,7 +200,8 @@ def loads(text_or_bytes: str | bytes, path: str = "<string>") -> Document:
     builder = _Builder(path)
     if builder.expanded_size(node) > MAX_EXPANDED_NODES:
         raise _fail(
-            path, *builder._where(node),
+            path,
+            *builder._where(node),
             f"aliases expand to more than {MAX_EXPANDED_NODES} values; refusing to load",
         )
     data = builder.build(node, ())

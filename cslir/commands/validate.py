@@ -12,18 +12,23 @@ from cslir.cli import ctx_options
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              help="json prints a list of {path, line, col, severity, message}.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="json prints a list of {path, line, col, severity, message}.",
+)
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> int:
     """Check PATHS (files or folders; default: the whole ops repo).
 
     Prints each problem as path:line:col: severity: message. Exits 1 if any is an error.
     """
+    import os
+
     from cslir.config import find_root
     from cslir.validate import validate as run_validate
-
-    import os
 
     root = find_root(ctx_options(ctx).get("root"), os.environ, Path.cwd())
     diags = run_validate(list(paths), root)
