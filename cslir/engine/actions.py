@@ -60,18 +60,27 @@ def check_item(state: RunState, step_id: str, item: int) -> Events:
     return [("step.checked", {"step": step_id, "item": item})]
 
 
-def done(state: RunState, step_id: str, *, reason: str | None = None, force: bool = False) -> Events:
+def done(
+    state: RunState, step_id: str, *, reason: str | None = None, force: bool = False
+) -> Events:
     """Finish a task, evidence or wait step (decisions, approvals and commands have their own)."""
     step = _actionable(state, step_id, allow_running=_kind(state, step_id) == "wait")
     s = state.steps[step_id]
     if step.kind == "decision":
-        raise ActionRefused(f"step '{step_id}' is a decision: choose one of "
-                            f"{', '.join(c.value for c in state.playbook.choices_of(step))}")
+        raise ActionRefused(
+            f"step '{step_id}' is a decision: choose one of "
+            f"{', '.join(c.value for c in state.playbook.choices_of(step))}"
+        )
     if step.kind == "approval":
         raise ActionRefused(f"step '{step_id}' needs approval by the {step.by} role")
-    if step.evidence == "required" and not s.evidence and not force:
-        raise ActionRefused(f"step '{step_id}' needs evidence first (add a file or text), "
-                            "or skip it with a reason")
+    # an evidence step exists to collect something: it needs it unless marked optional
+    needs_evidence = step.evidence == "required" or (
+        step.kind == "evidence" and step.evidence != "optional"
+    )
+    if needs_evidence and not s.evidence and not force:
+        raise ActionRefused(
+            f"step '{step_id}' needs evidence first (add a file or text), or skip it with a reason"
+        )
     unchecked = [i for i in range(len(step.checklist)) if i not in s.checked]
     events: Events = [("step.checked", {"step": step_id, "item": i}) for i in unchecked]
     data: dict[str, Any] = {"step": step_id}
@@ -104,8 +113,9 @@ def fail(state: RunState, step_id: str, reason: str) -> Events:
 def retry(state: RunState, step_id: str) -> Events:
     _step(state, step_id)
     if state.steps[step_id].status != "failed":
-        raise ActionRefused(f"only a failed step can be retried; '{step_id}' is "
-                            f"{state.steps[step_id].status}")
+        raise ActionRefused(
+            f"only a failed step can be retried; '{step_id}' is {state.steps[step_id].status}"
+        )
     return [("step.retried", {"step": step_id})]
 
 
@@ -119,8 +129,9 @@ def decide(state: RunState, step_id: str, choice: Any, rationale: str | None = N
     try:
         value = parse_value(kind, choice, choices)
     except InputValueError:
-        raise ActionRefused(f"'{choice}' is not a choice of '{step_id}': "
-                            f"{', '.join(choices)}") from None
+        raise ActionRefused(
+            f"'{choice}' is not a choice of '{step_id}': {', '.join(choices)}"
+        ) from None
     if kind == "choice" and value not in choices:
         raise ActionRefused(f"'{choice}' is not a choice of '{step_id}': {', '.join(choices)}")
     data: dict[str, Any] = {"step": step_id, "input": step.sets, "value": to_json(value)}
@@ -138,22 +149,27 @@ def request_approval(state: RunState, step_id: str) -> Events:
     return [("approval.requested", {"step": step_id, "by": step.by})]
 
 
-def approve(state: RunState, step_id: str, actor: str, roles: list[str] | None,
-            rationale: str | None = None) -> Events:
+def approve(
+    state: RunState, step_id: str, actor: str, roles: list[str] | None, rationale: str | None = None
+) -> Events:
     """Sign off an approval. ``roles`` are the actor's roles, when the settings name them."""
     step = _step(state, step_id)
     if step.kind != "approval":
         raise ActionRefused(f"step '{step_id}' is a {step.kind} step, not an approval")
     s = state.steps[step_id]
     if s.status not in ("ready", "waiting"):
-        raise ActionRefused(f"step '{step_id}' cannot be approved now: it is {s.status}"
-                            + (f" ({s.waiting_for})" if s.waiting_for else ""))
+        raise ActionRefused(
+            f"step '{step_id}' cannot be approved now: it is {s.status}"
+            + (f" ({s.waiting_for})" if s.waiting_for else "")
+        )
     events: Events = []
     if not s.requested_by:
         raise ActionRefused(f"nobody has requested approval of '{step_id}' yet")
     if actor == s.requested_by:
-        raise ActionRefused(f"{actor} requested this approval and cannot approve it; "
-                            f"someone holding the {step.by} role must")
+        raise ActionRefused(
+            f"{actor} requested this approval and cannot approve it; "
+            f"someone holding the {step.by} role must"
+        )
     if roles is not None and step.by not in roles:
         raise ActionRefused(f"{actor} does not hold the {step.by} role")
     data: dict[str, Any] = {"step": step_id, "role": step.by}

@@ -74,7 +74,11 @@ def _stopper(state: RunState, clock_id: str) -> tuple[str | None, datetime | Non
         if clock_id not in step.stops:
             continue
         s = state.steps[step.id]
-        if s.status in ("done", "skipped") and s.ended_at and (best[1] is None or s.ended_at < best[1]):
+        if (
+            s.status in ("done", "skipped")
+            and s.ended_at
+            and (best[1] is None or s.ended_at < best[1])
+        ):
             best = (step.id, s.ended_at, s.status)
     return best
 
@@ -87,19 +91,32 @@ def view(state: RunState, clock: Clock, now: datetime) -> ClockView:
     if applies is False:
         return empty
     if started is None:
-        return ClockView(clock.id, clock, "not-started", applies, None, None, None, due_text,
-                         None, None)
+        return ClockView(
+            clock.id, clock, "not-started", applies, None, None, None, due_text, None, None
+        )
     deadline = add_duration(started, parse_duration(due_text))
     due = deadline.at
     step, stopped, how = _stopper(state, clock.id)
     if stopped is not None:
         status = "waived" if how == "skipped" else ("met" if stopped <= due else "missed")
-        return ClockView(clock.id, clock, status, applies, started, due, stopped, due_text,
-                         deadline.provisional, None, step)
+        return ClockView(
+            clock.id,
+            clock,
+            status,
+            applies,
+            started,
+            due,
+            stopped,
+            due_text,
+            deadline.provisional,
+            None,
+            step,
+        )
     left = due - now
     status = "overdue" if left.total_seconds() < 0 else "running"
-    return ClockView(clock.id, clock, status, applies, started, due, None, due_text,
-                     deadline.provisional, left)
+    return ClockView(
+        clock.id, clock, status, applies, started, due, None, due_text, deadline.provisional, left
+    )
 
 
 def views(state: RunState, now: datetime) -> list[ClockView]:
@@ -117,7 +134,9 @@ def due_alerts(state: RunState, now: datetime) -> list[tuple[str, dict[str, Any]
     for v in views(state, now):
         if not v.open or v.due_at is None:
             continue
-        base = {"clock": v.id, "due": v.due_at.isoformat().replace("+00:00", "Z")}
+        base: dict[str, Any] = {"clock": v.id, "due": v.due_at.isoformat().replace("+00:00", "Z")}
+        if v.provisional:
+            base["provisional"] = v.provisional  # recorded wherever the deadline is
         if v.state == "overdue" and v.id not in state.missed:
             out.append(("clock.missed", base))
             continue

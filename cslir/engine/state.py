@@ -6,6 +6,7 @@ walkthrough, ``cslir status`` in another terminal and the after-action report ag
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,10 +83,8 @@ def input_values(inputs: Mapping[str, Any], playbook: Playbook) -> dict[str, Any
     for name, spec in playbook.inputs.items():
         value = out.get(name)
         if spec.type == "datetime" and isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):  # a bad spelling stays text, as recorded
                 out[name] = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                pass
     return out
 
 
