@@ -13,12 +13,15 @@ An answers file is YAML: ``inputs:`` (name -> value) and ``steps:`` (step id -> 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from cslir.console import Term
 from cslir.engine import actions
+from cslir.engine.state import RunState
 from cslir.errors import InvalidInput, UsageError
 from cslir.inputs import InputValueError, parse_value, to_json
 from cslir.model import Playbook, localize
@@ -38,18 +41,24 @@ def load_answers(path: Path) -> dict[str, Any]:
     for key in data:
         if key not in ("inputs", "steps"):
             line, col = doc.loc((key,), key=True)
-            raise InvalidInput(f"{path}:{line}:{col}: error: unknown key '{key}' "
-                               "(an answers file has inputs: and steps:)")
+            raise InvalidInput(
+                f"{path}:{line}:{col}: error: unknown key '{key}' "
+                "(an answers file has inputs: and steps:)"
+            )
     for sid, ans in (data.get("steps") or {}).items():
         line, col = doc.loc(("steps", sid), key=True)
         if not isinstance(ans, dict):
-            raise InvalidInput(f"{path}:{line}:{col}: error: answer for step '{sid}' must be "
-                               "a mapping such as {outcome: done}")
+            raise InvalidInput(
+                f"{path}:{line}:{col}: error: answer for step '{sid}' must be "
+                "a mapping such as {outcome: done}"
+            )
         for k in ans:
             if k not in ANSWER_KEYS:
                 line, col = doc.loc(("steps", sid, k), key=True)
-                raise InvalidInput(f"{path}:{line}:{col}: error: unknown answer key '{k}' "
-                                   f"(use {', '.join(sorted(ANSWER_KEYS))})")
+                raise InvalidInput(
+                    f"{path}:{line}:{col}: error: unknown answer key '{k}' "
+                    f"(use {', '.join(sorted(ANSWER_KEYS))})"
+                )
         if ans.get("outcome", "done") not in ("done", "skip", "fail"):
             raise InvalidInput(f"{path}:{line}:{col}: error: outcome must be done, skip or fail")
     return data
@@ -73,8 +82,9 @@ def collect_inputs(
     out: dict[str, Any] = {}
     for name in given:
         if name not in pb.inputs:
-            raise UsageError(f"--var {name}: the playbook has no input '{name}' "
-                             f"(inputs: {', '.join(pb.inputs)})")
+            raise UsageError(
+                f"--var {name}: the playbook has no input '{name}' (inputs: {', '.join(pb.inputs)})"
+            )
     for name, spec in pb.inputs.items():
         choices = [c.value for c in spec.choices]
         if name in given:
@@ -93,13 +103,14 @@ def collect_inputs(
         if spec.default is not None:
             out[name] = to_json(parse_value(spec.type, spec.default, choices, now=now, tz=tz))
         elif spec.required:
-            raise UsageError(f"input '{name}' needs a value and stdin is not a terminal: "
-                             f"pass --var {name}=VALUE or put it under inputs: in --answers FILE")
+            raise UsageError(
+                f"input '{name}' needs a value and stdin is not a terminal: "
+                f"pass --var {name}=VALUE or put it under inputs: in --answers FILE"
+            )
     return out
 
 
-def _ask(spec: Any, term: Term, *, now: dt.datetime, tz: dt.tzinfo | None,
-         lang: str | None) -> Any:
+def _ask(spec: Any, term: Term, *, now: dt.datetime, tz: dt.tzinfo | None, lang: str | None) -> Any:
     choices = [c.value for c in spec.choices]
     question = localize(spec.prompt, lang) or spec.name
     for i, c in enumerate(spec.choices, 1):
@@ -126,9 +137,21 @@ def _ask(spec: Any, term: Term, *, now: dt.datetime, tz: dt.tzinfo | None,
             term.say(f"  {e}; try again", "red")
 
 
-def drive(session: RunSession, answers: Mapping[str, Any] | None, *, auto: bool,
-          root: Path, environ: Mapping[str, str], term: Term) -> int:
-    """Work every ready step from the answers (or defaults with --auto) until the run closes."""
+def drive(
+    session: RunSession,
+    answers: Mapping[str, Any] | None,
+    *,
+    auto: bool,
+    root: Path,
+    environ: Mapping[str, str],
+    term: Term,
+    poll: float = 0.2,
+) -> int:
+    """Work every ready step from the answers (or defaults with --auto) until the run closes.
+
+    A wait step runs its timer unless the answers finish it; a command step whose process
+    died mid-run is run again.
+    """
     steps_answers: Mapping[str, Any] = (answers or {}).get("steps") or {}
     while True:
         session.watch()
@@ -136,31 +159,62 @@ def drive(session: RunSession, answers: Mapping[str, Any] | None, *, auto: bool,
         if st.closed:
             term.say(f"run {st.run_id} closed")
             return 0
-        ready = [s for s in st.playbook.steps if st.steps[s.id].status == "ready"]
-        if not ready:
-            stuck = [f"{k} ({v.status}: {v.reason or v.waiting_for})" for k, v in st.steps.items()
-                     if v.status in ("failed", "blocked", "waiting", "running")]
+        timers = [k for k in st.in_order("running") if st.index.step[k].kind == "wait"]
+        ready = [*st.ready_steps(), *(k for k in timers if k in steps_answers)]
+        orphans = session.orphaned(st)
+        if not ready and not orphans and timers:
+            time.sleep(poll)  # the watch ends each timer when its time is up
+            continue
+        if not ready and not orphans:
+            stuck = [
+                f"{k} ({st.steps[k].status}: {st.steps[k].reason or st.steps[k].waiting_for})"
+                for k in st.in_order("failed", "blocked", "waiting", "running")
+            ]
             term.say(f"run {st.run_id} cannot go on: " + "; ".join(stuck))
             return 1
-        for step in ready:
-            ans = steps_answers.get(step.id)
+        for sid in orphans:
+            term.say(
+                f"  {sid}: its last attempt was cut short (the process running it "
+                "ended); running it again"
+            )
+        for sid in [*orphans, *ready]:
+            ans = steps_answers.get(sid)
             if ans is None and not auto:
-                raise UsageError(f"step '{step.id}' needs an answer and stdin is not a terminal: "
-                                 f"add it under steps: in --answers FILE, or use --auto")
-            _answer(session, step.id, dict(ans or {}), root=root, environ=environ, term=term)
+                session.record(partial(_pause, reason=f"no answer for step '{sid}'"))
+                raise UsageError(
+                    f"step '{sid}' needs an answer and stdin is not a terminal: "
+                    "add it under steps: in --answers FILE, or use --auto "
+                    f"(run {st.run_id} is paused; cslir resume {st.run_id} "
+                    "continues it)"
+                )
+            _answer(session, sid, dict(ans or {}), root=root, environ=environ, term=term)
 
 
-def _answer(session: RunSession, sid: str, ans: dict[str, Any], *, root: Path,
-            environ: Mapping[str, str], term: Term) -> None:
+def _pause(state: RunState, reason: str) -> actions.Events:
+    return [] if state.paused or state.closed else [("run.paused", {"reason": reason})]
+
+
+def _answer(
+    session: RunSession,
+    sid: str,
+    ans: dict[str, Any],
+    *,
+    root: Path,
+    environ: Mapping[str, str],
+    term: Term,
+) -> None:
     st = session.state()
-    if st.steps[sid].status != "ready":
+    status, step = st.steps[sid].status, st.index.step[sid]
+    timer = step.kind == "wait" and status == "running"
+    if status != "ready" and not timer and sid not in session.orphaned(st):
         return
-    step = st.playbook.step(sid)
     outcome = ans.get("outcome", "done")
     if ans.get("note"):
         session.record(lambda s: actions.note(s, str(ans["note"]), sid))
     if outcome == "skip":
-        session.record(lambda s: actions.skip(s, sid, str(ans.get("reason") or "skipped (answers)")))
+        session.record(
+            lambda s: actions.skip(s, sid, str(ans.get("reason") or "skipped (answers)"))
+        )
     elif outcome == "fail":
         session.record(lambda s: actions.fail(s, sid, str(ans.get("reason") or "failed (answers)")))
     elif step.kind == "notify":
@@ -174,9 +228,14 @@ def _answer(session: RunSession, sid: str, ans: dict[str, Any], *, root: Path,
     elif step.kind == "approval":
         session.record(lambda s: actions.request_approval(s, sid))
         approver = str(ans.get("approved_by") or "auto-approver")
-        session.record(lambda s: actions.approve(s, sid, approver, None,
-                                                 ans.get("rationale") or "approved by answers"),
-                       actor=approver)
+        session.record(
+            lambda s: actions.approve(
+                s, sid, approver, None, ans.get("rationale") or "approved by answers"
+            ),
+            actor=approver,
+        )
+    elif step.kind == "wait" and not ans:
+        return  # the watch starts its timer and ends it when its time is up
     else:
         ev = ans.get("evidence")
         if isinstance(ev, dict) and ev.get("file"):
@@ -184,7 +243,12 @@ def _answer(session: RunSession, sid: str, ans: dict[str, Any], *, root: Path,
         elif isinstance(ev, dict) and ev.get("text"):
             session.add_evidence(text=str(ev["text"]), step_id=sid)
         elif step.evidence == "required" or step.kind == "evidence":
-            session.add_evidence(text="no evidence was supplied: the step was finished "
-                                 "non-interactively (--auto/--answers)", step_id=sid)
+            session.add_evidence(
+                text="no evidence was supplied: the step was finished "
+                "non-interactively (--auto/--answers)",
+                step_id=sid,
+            )
         session.record(lambda s: actions.done(s, sid, reason=ans.get("reason")))
-    term.say(f"  {sid}: {outcome if outcome != 'done' else 'done'}")
+    after = session.state().steps[sid]
+    why = f": {after.reason}" if after.status != "done" and after.reason else ""
+    term.say(f"  {sid}: {after.status}{why}")

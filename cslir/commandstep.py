@@ -3,6 +3,7 @@ group, and output captured to a bounded excerpt with the digest of all of it."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -29,6 +30,11 @@ def _digest_and_excerpt(f: Any) -> tuple[str, str, int]:
     return digest.hexdigest(), head.decode("utf-8", "replace"), size
 
 
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)  # the whole group: children too
+
+
 def execute(
     argv: list[str],
     *,
@@ -42,24 +48,41 @@ def execute(
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
             proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd,
-                env={**base_env, **env}, start_new_session=True,
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                cwd=cwd,
+                env={**base_env, **env},
+                start_new_session=True,
             )
         except OSError as e:
-            return {"argv": argv, "exit": 127, "timed_out": False, "duration": 0.0,
-                    "summary": f"could not start {argv[0]}: {e.strerror}",
-                    "stdout_sha256": "", "stdout": "", "stdout_bytes": 0,
-                    "stderr_sha256": "", "stderr": "", "stderr_bytes": 0}
+            return {
+                "argv": argv,
+                "exit": 127,
+                "timed_out": False,
+                "duration": 0.0,
+                "summary": f"could not start {argv[0]}: {e.strerror}",
+                "stdout_sha256": "",
+                "stdout": "",
+                "stdout_bytes": 0,
+                "stderr_sha256": "",
+                "stderr": "",
+                "stderr_bytes": 0,
+            }
         timed_out = False
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # the whole group: children too
-            except ProcessLookupError:
-                pass
+            _kill_group(proc.pid)
             code = proc.wait()
+        except BaseException:
+            # Ctrl-C reaches cslir but not the command, which has its own session: stop it
+            # rather than leave it running behind a paused run (the attempt stays recorded).
+            _kill_group(proc.pid)
+            proc.wait()
+            raise
         so = _digest_and_excerpt(out)
         se = _digest_and_excerpt(err)
     duration = round(time.monotonic() - started, 3)
@@ -69,10 +92,19 @@ def execute(
     elif code == 0:
         summary = "exit 0"
     else:
-        summary = f"exit {code}" + (f": {se[1].strip().splitlines()[-1][:200]}" if se[1].strip() else "")
+        summary = f"exit {code}" + (
+            f": {se[1].strip().splitlines()[-1][:200]}" if se[1].strip() else ""
+        )
     return {
-        "argv": argv, "exit": code if not timed_out else 124, "timed_out": timed_out,
-        "duration": duration, "summary": summary,
-        "stdout_sha256": so[0], "stdout": so[1], "stdout_bytes": so[2],
-        "stderr_sha256": se[0], "stderr": se[1], "stderr_bytes": se[2],
+        "argv": argv,
+        "exit": code if not timed_out else 124,
+        "timed_out": timed_out,
+        "duration": duration,
+        "summary": summary,
+        "stdout_sha256": so[0],
+        "stdout": so[1],
+        "stdout_bytes": so[2],
+        "stderr_sha256": se[0],
+        "stderr": se[1],
+        "stderr_bytes": se[2],
     }

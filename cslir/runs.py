@@ -7,7 +7,9 @@ process recorded something first, the state is refreshed and the action checked 
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +27,16 @@ from cslir.templating import TemplateProblem, render
 
 Now = Callable[[], datetime]
 SYSTEM = "cslir"  # the actor of what cslir records by itself (clock alerts, timers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def utcnow() -> datetime:
@@ -97,6 +109,7 @@ class RunSession:
         self.evidence_dir = evidence_dir or Path(store.path).parent / "evidence"
         self.on_notify = on_notify
         self._state: RunState | None = None
+        self._running: set[str] = set()  # command steps this session is running now
 
     # -- state -------------------------------------------------------------------------------
 
@@ -108,7 +121,9 @@ class RunSession:
             advance(self._state, self.store.iter_events(self.run_id, self._state.last_seq))
         return self._state
 
-    def record(self, build: Callable[[RunState], actions.Events], *, actor: str | None = None) -> list[Event]:
+    def record(
+        self, build: Callable[[RunState], actions.Events], *, actor: str | None = None
+    ) -> list[Event]:
         """Check an action against the latest state and append its events durably."""
         for _ in range(20):
             st = self.state()
@@ -121,6 +136,7 @@ class RunSession:
                 events = self.store.append_many(self.run_id, drafts, expect_seq=st.last_seq + 1)
             except SeqConflict:
                 continue  # someone else acted first: look again and re-check
+            advance(st, events)  # our own events, as stored: no need to read them back
             for e in events:
                 if e.type == "notify.requested" and self.on_notify:
                     self.on_notify(e)
@@ -129,9 +145,9 @@ class RunSession:
         raise ActionRefused("the run is too busy to record this action; try again")
 
     def _after(self, events: list[Event]) -> None:
-        if any(e.type == "run.closed" for e in events):
-            return
-        self.record(actions.maybe_close, actor=SYSTEM)
+        # checked on the state just advanced first: closing is rare, reading again is not free
+        if self._state is not None and actions.maybe_close(self._state):
+            self.record(actions.maybe_close, actor=SYSTEM)
 
     # -- context for templates ---------------------------------------------------------------
 
@@ -149,8 +165,9 @@ class RunSession:
             }
         return {
             **values,
-            "inputs": {k: self.local(v) if isinstance(v, datetime) else v
-                       for k, v in values.items()},
+            "inputs": {
+                k: self.local(v) if isinstance(v, datetime) else v for k, v in values.items()
+            },
             "clocks": clocks,
             "run": {"id": st.run_id, "mode": st.mode},
             "playbook": {"id": st.playbook.id, "title": localize(st.playbook.title)},
@@ -165,7 +182,7 @@ class RunSession:
         return local_text(moment, self.timezone())
 
     def timezone(self) -> str | None:
-        return self.state().timezone
+        return (self._state or self.state()).timezone  # fixed when the run opened
 
     def render(self, text: Any, lang: str | None = None) -> str:
         src = localize(text, lang)
@@ -178,10 +195,7 @@ class RunSession:
 
     def watch(self) -> list[Event]:
         """Record clock warnings and misses (paging their escalation route) and end timers."""
-        out: list[Event] = []
-        out += self.record(self._alerts, actor=SYSTEM)
-        out += self.record(self._timers, actor=SYSTEM)
-        return out
+        return self.record(lambda st: [*self._alerts(st), *self._timers(st)], actor=SYSTEM)
 
     def _alerts(self, st: RunState) -> actions.Events:
         items: actions.Events = []
@@ -190,20 +204,29 @@ class RunSession:
             clock = st.playbook.clocks[data["clock"]]
             if clock.escalate:
                 what = "missed" if kind == "clock.missed" else f"due in under {data['warn']}"
-                message = (f"{localize(clock.title) or clock.id} is {what} "
-                           f"(due {self.local(datetime.fromisoformat(data['due']))}); "
-                           f"basis: {'; '.join(clock.basis)}")
-                items.append(("notify.requested", {"route": clock.escalate, "message": message,
-                                                   "reason": kind, "clock": clock.id}))
+                message = (
+                    f"{localize(clock.title) or clock.id} is {what} "
+                    f"(due {self.local(datetime.fromisoformat(data['due']))}); "
+                    f"basis: {'; '.join(clock.basis)}"
+                )
+                items.append(
+                    (
+                        "notify.requested",
+                        {
+                            "route": clock.escalate,
+                            "message": message,
+                            "reason": kind,
+                            "clock": clock.id,
+                        },
+                    )
+                )
         return items
 
     def _timers(self, st: RunState) -> actions.Events:
         items: actions.Events = []
         now = self.now()
-        for step in st.playbook.steps:
-            s = st.steps[step.id]
-            if step.kind != "wait" or not step.duration:
-                continue
+        for sid in st.index.waits:
+            step, s = st.index.step[sid], st.steps[sid]
             if s.status == "ready":
                 items.append(("step.started", {"step": step.id}))
             elif s.status == "running" and s.started_at is not None:
@@ -218,19 +241,25 @@ class RunSession:
         st = self.state()
         step = st.playbook.step(step_id)
         message = self.render(step.message or step.title or step.id)
-        return self.record(lambda s: [
-            *actions.start(s, step_id),
-            ("notify.requested", {"route": step.route, "message": message, "step": step_id,
-                                  "reason": "step"}),
-            ("step.done", {"step": step_id}),
-        ])
+        return self.record(
+            lambda s: [
+                *actions.start(s, step_id),
+                (
+                    "notify.requested",
+                    {"route": step.route, "message": message, "step": step_id, "reason": "step"},
+                ),
+                ("step.done", {"step": step_id}),
+            ]
+        )
 
     def page(self, route: str, message: str) -> list[Event]:
-        return self.record(lambda s: [("notify.requested", {"route": route, "message": message,
-                                                            "reason": "page"})])
+        return self.record(
+            lambda s: [("notify.requested", {"route": route, "message": message, "reason": "page"})]
+        )
 
-    def add_evidence(self, path: Path | None = None, *, text: str | None = None,
-                     step_id: str | None = None) -> list[Event]:
+    def add_evidence(
+        self, path: Path | None = None, *, text: str | None = None, step_id: str | None = None
+    ) -> list[Event]:
         from cslir.evidence import store_file, store_text
 
         if path is not None:
@@ -245,27 +274,52 @@ class RunSession:
         return self.record(lambda s: [("evidence.added", data)])
 
     def run_command(self, step_id: str, *, root: Path, environ: Mapping[str, str]) -> list[Event]:
-        """Run a command step (or simulate it in a drill) and record its outcome."""
+        """Run a command step (or simulate or skip it in a drill) and record its outcome.
+
+        The attempt is recorded, with this process's id and host, before the command starts:
+        if the process dies mid-command the step is left running by a runner that is gone,
+        and ``orphaned`` lets the next process run it again.
+        """
         from cslir.commandstep import execute
 
-        step = self.state().playbook.step(step_id)
-        self.record(lambda s: actions.begin_attempt(s, step_id))
         st = self.state()
+        step = st.index.step[step_id]
+        if st.drill and step.in_drill == "skip":
+            return self.record(lambda s: actions.skip(s, step_id, "skipped in drill"))
+        try:
+            argv = self._argv(step.run)
+            env = {k: self._env_value(v, environ) for k, v in step.env.items()}
+        except TemplateProblem as e:
+            raise ActionRefused(f"step '{step_id}': its command cannot be built: {e}") from None
+        runner = {"pid": os.getpid(), "host": socket.gethostname()}
+        self.record(lambda s: [(t, {**d, **runner}) for t, d in actions.begin_attempt(s, step_id)])
         if st.drill and step.in_drill != "execute":
-            outcome: dict[str, Any] = {"step": step_id, "simulated": True,
-                                       "argv": self._argv(step.run)}
-            return self.record(lambda s: [("command.finished", outcome),
-                                          ("step.done", {"step": step_id, "reason": "simulated in drill"})])
-        argv = self._argv(step.run)
-        env = {k: self._env_value(v, environ) for k, v in step.env.items()}
-        result = execute(argv, env=env, base_env=environ, cwd=root / (step.cwd or "."),
-                         timeout=parse_duration(step.timeout).seconds if step.timeout else 600)
-        end_type = "step.done" if result["exit"] == 0 else "step.failed"
-        end: dict[str, Any] = {"step": step_id}
-        if end_type == "step.failed":
-            end["reason"] = result["summary"]
-        return self.record(lambda s: [("command.finished", {"step": step_id, **result}),
-                                      (end_type, end)])
+            outcome: dict[str, Any] = {"argv": argv, "exit": 0, "simulated": True,
+                                       "summary": "simulated in drill"}  # fmt: skip
+            return self.record(lambda s: actions.finish_command(s, step_id, outcome))
+        self._running.add(step_id)
+        try:
+            timeout = parse_duration(step.timeout).seconds if step.timeout else 600
+            result = execute(argv, env=env, base_env=environ, cwd=root / (step.cwd or "."),
+                             timeout=timeout)  # fmt: skip
+        finally:
+            self._running.discard(step_id)
+        return self.record(lambda s: actions.finish_command(s, step_id, result))
+
+    def orphaned(self, st: RunState) -> list[str]:
+        """Command steps left running by a process on this host that is no longer there."""
+        here = socket.gethostname()
+        out = []
+        for sid in st.in_order("running"):
+            runner = st.steps[sid].runner or {}
+            if st.index.step[sid].kind != "command" or sid in self._running:
+                continue
+            if runner.get("host", here) != here:
+                continue  # another machine's process: it may still be running
+            pid = runner.get("pid")
+            if not isinstance(pid, int) or pid == os.getpid() or not _alive(pid):
+                out.append(sid)  # our own pid here means an earlier process that had it
+        return out
 
     def _argv(self, run: tuple[str, ...]) -> list[str]:
         ctx = self.context()

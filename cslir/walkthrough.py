@@ -6,7 +6,9 @@ resumes; nothing recorded is ever lost.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 from cslir.console import Term
@@ -36,9 +38,17 @@ URGENT = 15 * 60
 
 
 class Walkthrough:
-    def __init__(self, session: RunSession, term: Term, *, root: Path,
-                 environ: Mapping[str, str], lang: str | None = None,
-                 role: str | None = None, poll: float = 1.0) -> None:
+    def __init__(
+        self,
+        session: RunSession,
+        term: Term,
+        *,
+        root: Path,
+        environ: Mapping[str, str],
+        lang: str | None = None,
+        role: str | None = None,
+        poll: float = 1.0,
+    ) -> None:
         self.s = session
         self.term = term
         self.root = root
@@ -47,6 +57,7 @@ class Walkthrough:
         self.role = role
         self.poll = poll
         self.shown: str | None = None  # the step currently on screen
+        self.prompted = False  # a prompt is on screen, waiting for a line
         self.seen_seq = 0
         self.offset = 0  # rotate among several ready steps with 'w'
 
@@ -67,8 +78,11 @@ class Walkthrough:
         self.seen_seq = st.last_seq
         if st.paused:
             self.s.record(lambda s: [("run.resumed", {})] if s.paused else [])
-        self.term.say(f"run {self.s.run_id}: {localize(st.playbook.title, self.lang)}"
-                      + (" [DRILL]" if st.drill else ""), "bold")
+        self.term.say(
+            f"run {self.s.run_id}: {localize(st.playbook.title, self.lang)}"
+            + (" [DRILL]" if st.drill else ""),
+            "bold",
+        )
         self.show_clocks(self.s.state())
         while True:
             for e in self.s.watch():
@@ -84,21 +98,38 @@ class Walkthrough:
                 continue
             if self.shown != step.id:
                 self.show_step(st, step)
-                self.shown = step.id
+                self.shown, self.prompted = step.id, False
             if self.auto_step(st, step):
                 continue
-            self.term.prompt(self.prompt_text(st, step))
-            line = self.term.read_line(timeout=30 * self.poll)
+            if not self.prompted:
+                self.term.prompt(self.prompt_text(st, step))
+                self.prompted = True
+            # a short poll, so that what others record shows up while this responder thinks
+            line = self.term.read_line(timeout=self.poll)
             if line is None:
-                self.term.say("")
                 continue
-            self.handle(st, step, line.strip())
+            self.prompted = False
+            self.handle(self.s.state(), step, line.strip())
+
+    def say(self, text: str, *style: str) -> None:
+        """Print a line between prompts: off the line of a prompt that is waiting."""
+        if self.prompted:
+            self.term.say("")
+            self.prompted, self.shown = False, None
+        self.term.say(text, *style)
 
     def current(self, st: RunState) -> Step | None:
-        ready = [s for s in st.playbook.steps
-                 if st.steps[s.id].status in ("ready", "failed")
-                 and (self.role is None or s.owner in (None, self.role) or
-                      (s.kind == "approval" and s.by == self.role))]
+        orphans = set(self.s.orphaned(st))  # running, but their process is gone
+        ready = []
+        for sid in st.in_order("ready", "failed", "running"):
+            step = st.index.step[sid]
+            if st.steps[sid].status == "running" and sid not in orphans:
+                continue
+            mine = step.owner in (None, self.role) or (
+                step.kind == "approval" and step.by == self.role
+            )
+            if self.role is None or mine:
+                ready.append(step)
         if not ready:
             return None
         return ready[self.offset % len(ready)]
@@ -113,24 +144,29 @@ class Walkthrough:
             return True
         if step.kind == "approval" and not st.steps[step.id].requested_by and self.role != step.by:
             self.s.record(lambda s: actions.request_approval(s, step.id))
-            self.term.say(f"  approval requested from the {step.by} role: they run "
-                          f"`cslir approve {self.s.run_id} {step.id} --as NAME`", "yellow")
+            self.term.say(
+                f"  approval requested from the {step.by} role: they run "
+                f"`cslir approve {self.s.run_id} {step.id} --as NAME`",
+                "yellow",
+            )
             return True
         return False
 
     def idle(self, st: RunState) -> None:
-        waiting = [f"{sid} ({s.waiting_for or s.status})" for sid, s in st.steps.items()
-                   if s.status in ("waiting", "running", "blocked")
-                   or (self.role and s.status == "ready")]
+        waiting = [
+            f"{sid} ({s.waiting_for or s.status})"
+            for sid, s in st.steps.items()
+            if s.status in ("waiting", "running", "blocked") or (self.role and s.status == "ready")
+        ]
         text = "waiting for: " + (", ".join(waiting) if waiting else "other responders")
         if self.shown != "__idle__" + text:
-            self.term.say(text, "dim")
+            self.say(text, "dim")
             self.term.prompt("[n]ote [e]vidence [p]age s[t]atus [q]pause > ")
-            self.shown = "__idle__" + text
+            self.shown, self.prompted = "__idle__" + text, True
         line = self.term.read_line(timeout=self.poll)
         if line is not None:
-            self.shown = None
-            self.handle(st, None, line.strip())
+            self.shown, self.prompted = None, False
+            self.handle(self.s.state(), None, line.strip())
 
     # -- showing -----------------------------------------------------------------------------
 
@@ -144,6 +180,11 @@ class Walkthrough:
             self.term.say(f"  owner: {step.owner}")
         if s.status == "failed":
             self.term.say(f"  FAILED: {s.reason}", "red")
+        if s.status == "running":
+            self.term.say(
+                "  its last attempt was cut short (the process running it ended); r runs it again",
+                "yellow",
+            )
         if step.instructions:
             self.term.say("  " + self.s.render(step.instructions, self.lang).strip())
         for i, item in enumerate(step.checklist):
@@ -154,12 +195,26 @@ class Walkthrough:
                 label = localize(c.label, self.lang)
                 self.term.say(f"  {i}. {c.value}" + (f" — {label}" if label else ""))
         if step.kind == "command":
-            self.term.say("  command: " + " ".join(self.s._argv(step.run))
-                          + (" (simulated in this drill)" if st.drill and step.in_drill != "execute" else ""))
+            drill = st.drill and step.in_drill != "execute"
+            self.term.say(
+                "  command: "
+                + self.command_text(step)
+                + (f" ({step.in_drill}d in this drill)" if drill else "")
+            )
         if step.evidence == "required":
             self.term.say("  evidence required before done", "yellow")
         if step.stops:
             self.show_clocks(st, only=step.stops)
+
+    def command_text(self, step: Step) -> str:
+        import shlex
+
+        from cslir.templating import TemplateProblem
+
+        try:
+            return shlex.join(self.s._argv(step.run))  # quoted as it is passed: one per item
+        except TemplateProblem as e:
+            return f"{' '.join(step.run)}  [template error: {e}]"
 
     def prompt_text(self, st: RunState, step: Step) -> str:
         if step.kind == "decision":
@@ -175,15 +230,19 @@ class Walkthrough:
 
     def clock_line(self, v: ClockView) -> tuple[str, tuple[str, ...]]:
         title = localize(v.clock.title, self.lang) or v.id
-        conf = f" [{v.clock.confidence} confidence]" if v.clock.confidence in ("medium", "low") else ""
+        conf = (
+            f" [{v.clock.confidence} confidence]" if v.clock.confidence in ("medium", "low") else ""
+        )
         prov = f" [provisional: {v.provisional}]" if v.provisional else ""
         maybe = " (if it applies)" if v.applies is None else ""
         if v.state in ("running", "overdue") and v.due_at and v.left is not None:
             secs = v.left.total_seconds()
             when = f"due {self.s.local(v.due_at)}"
             if secs < 0:
-                return (f"  ⏰ {title}: OVERDUE by {format_span(-secs)} ({when}){maybe}{conf}{prov}",
-                        ("red", "bold"))
+                return (
+                    f"  ⏰ {title}: OVERDUE by {format_span(-secs)} ({when}){maybe}{conf}{prov}",
+                    ("red", "bold"),
+                )
             style = ("red", "bold") if secs < URGENT else (("yellow",) if secs < 3600 else ())
             return f"  ⏱ {title}: {format_span(secs)} left ({when}){maybe}{conf}{prov}", style
         if v.state in ("met", "missed", "waived"):
@@ -198,8 +257,9 @@ class Walkthrough:
             self.term.say(text, *style)
 
     def show_status(self, st: RunState) -> None:
-        self.term.say(f"run {st.run_id} ({st.mode}) — {localize(st.playbook.title, self.lang)}",
-                      "bold")
+        self.term.say(
+            f"run {st.run_id} ({st.mode}) — {localize(st.playbook.title, self.lang)}", "bold"
+        )
         for step in st.playbook.steps:
             s = st.steps[step.id]
             who = f" by {s.actor}" if s.actor else ""
@@ -209,14 +269,15 @@ class Walkthrough:
 
     def announce(self, e: Event) -> None:
         d = e.data
+        prov = f" [provisional: {d['provisional']}]" if d.get("provisional") else ""
         if e.type == "clock.warned":
-            self.term.say(f"⚠ clock {d['clock']}: due in under {d['warn']}", "yellow", "bold")
+            self.say(f"⚠ clock {d['clock']}: due in under {d['warn']}{prov}", "yellow", "bold")
         elif e.type == "clock.missed":
-            self.term.say(f"⚠ clock {d['clock']} MISSED (was due {d['due']})", "red", "bold")
+            self.say(f"⚠ clock {d['clock']} MISSED (was due {d['due']}){prov}", "red", "bold")
         elif e.type == "notify.requested":
-            self.term.say(f"  → paging {d['route']}: {d['message']}", "magenta")
+            self.say(f"  → paging {d['route']}: {d['message']}", "magenta")
         elif e.type == "step.done" and e.actor == "cslir":
-            self.term.say(f"  ✓ {d['step']}: {d.get('reason', 'done')}", "green")
+            self.say(f"  ✓ {d['step']}: {d.get('reason', 'done')}", "green")
 
     def show_others(self, st: RunState) -> None:
         if st.last_seq <= self.seen_seq:
@@ -224,7 +285,7 @@ class Walkthrough:
         for e in self.s.store.iter_events(self.s.run_id, self.seen_seq):
             if e.actor not in (self.s.actor, "cslir"):
                 what = e.data.get("step") or e.data.get("text") or ""
-                self.term.say(f"  ↳ {e.actor}: {e.type} {what}".rstrip(), "cyan")
+                self.say(f"  ↳ {e.actor}: {e.type} {what}".rstrip(), "cyan")
                 self.shown = None
         self.seen_seq = st.last_seq
 
@@ -237,11 +298,10 @@ class Walkthrough:
     # -- acting ----------------------------------------------------------------------------
 
     def pause(self, reason: str) -> None:
-        try:
-            self.s.record(lambda s: [] if s.paused or s.closed else
-                          [("run.paused", {"reason": reason})])
-        except CslirError:
-            pass
+        with contextlib.suppress(CslirError):  # pausing must not hide why we stopped
+            self.s.record(
+                lambda s: [] if s.paused or s.closed else [("run.paused", {"reason": reason})]
+            )
         self.term.say("")
 
     def handle(self, st: RunState, step: Step | None, line: str) -> None:
@@ -294,7 +354,9 @@ class Walkthrough:
             return
         if step.kind == "approval":
             rationale = self.term.ask("approval note (Enter for none) > ")
-            self.s.record(lambda s: actions.approve(s, step.id, self.s.actor, None, rationale or None))
+            self.s.record(
+                lambda s: actions.approve(s, step.id, self.s.actor, None, rationale or None)
+            )
             return
         s = st.steps[step.id]
         for i, item in enumerate(step.checklist):
@@ -304,12 +366,19 @@ class Walkthrough:
             if answer.lower() not in ("y", "yes", "是"):
                 self.term.say("  not done: confirm every item, or skip with a reason")
                 return
-            self.s.record(lambda s, i=i: actions.check_item(s, step.id, i))
+            self.s.record(partial(actions.check_item, step_id=step.id, item=i))
+        needs_evidence = step.evidence == "required" or (
+            step.kind == "evidence" and step.evidence != "optional"
+        )
+        if needs_evidence and not s.evidence:
+            self.evidence(step)  # what the step is for: ask for it rather than refuse
         self.s.record(lambda s: actions.done(s, step.id))
 
     def decide(self, st: RunState, step: Step, line: str) -> None:
         choices = [c.value for c in st.playbook.choices_of(step)]
-        value = choices[int(line) - 1] if line.isdigit() and 1 <= int(line) <= len(choices) else line
+        value = (
+            choices[int(line) - 1] if line.isdigit() and 1 <= int(line) <= len(choices) else line
+        )
         actions.decide(st, step.id, value)  # refuse a bad choice before asking why
         rationale = self.term.ask("why? (recorded; Enter to leave blank) > ")
         self.s.record(lambda s: actions.decide(s, step.id, value, rationale or None))
@@ -327,8 +396,10 @@ class Walkthrough:
         events = self.s.run_command(step.id, root=self.root, environ=self.environ)
         for e in events:
             if e.type == "command.finished":
-                self.term.say(f"  {e.data.get('summary', 'simulated')}",
-                              "green" if e.data.get("exit", 0) == 0 else "red")
+                self.term.say(
+                    f"  {e.data.get('summary', 'simulated')}",
+                    "green" if e.data.get("exit", 0) == 0 else "red",
+                )
 
     def evidence(self, step: Step | None) -> None:
         answer = self.term.ask("file path, or text to record > ")

@@ -18,7 +18,7 @@ Events = list[tuple[str, dict[str, Any]]]
 
 def _step(state: RunState, step_id: str) -> Step:
     try:
-        return state.playbook.step(step_id)
+        return state.index.step[step_id]
     except KeyError:
         ids = ", ".join(s.id for s in state.playbook.steps)
         raise ActionRefused(f"no step '{step_id}' in this playbook (steps: {ids})") from None
@@ -51,6 +51,18 @@ def begin_attempt(state: RunState, step_id: str) -> Events:
     """A command is (re)started: recorded before it runs, so a crash leaves a trace."""
     _actionable(state, step_id, allow_running=True)
     return [("step.started", {"step": step_id, "attempt": state.steps[step_id].attempts + 1})]
+
+
+def finish_command(state: RunState, step_id: str, result: dict[str, Any]) -> Events:
+    """A command's outcome: what it did always, and the step's outcome unless the step was
+    settled meanwhile (skipped or failed by a responder, or finished by another runner)."""
+    _step(state, step_id)
+    items: Events = [("command.finished", {"step": step_id, **result})]
+    if state.closed or state.steps[step_id].status != "running":
+        return items
+    if result.get("exit") == 0:
+        return [*items, ("step.done", {"step": step_id})]
+    return [*items, ("step.failed", {"step": step_id, "reason": str(result.get("summary"))})]
 
 
 def check_item(state: RunState, step_id: str, item: int) -> Events:
@@ -90,10 +102,8 @@ def done(
 
 
 def _kind(state: RunState, step_id: str) -> str:
-    try:
-        return state.playbook.step(step_id).kind
-    except KeyError:
-        return ""
+    step = state.index.step.get(step_id)
+    return step.kind if step else ""
 
 
 def skip(state: RunState, step_id: str, reason: str) -> Events:

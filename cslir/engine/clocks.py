@@ -70,16 +70,14 @@ def _sort_key(text: str) -> float:
 def _stopper(state: RunState, clock_id: str) -> tuple[str | None, datetime | None, str | None]:
     """(step, time, status) of the first step that finished a stops: for this clock."""
     best: tuple[str | None, datetime | None, str | None] = (None, None, None)
-    for step in state.playbook.steps:
-        if clock_id not in step.stops:
-            continue
-        s = state.steps[step.id]
+    for sid in state.index.stoppers.get(clock_id, ()):
+        s = state.steps[sid]
         if (
             s.status in ("done", "skipped")
             and s.ended_at
             and (best[1] is None or s.ended_at < best[1])
         ):
-            best = (step.id, s.ended_at, s.status)
+            best = (sid, s.ended_at, s.status)
     return best
 
 

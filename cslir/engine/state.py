@@ -13,10 +13,50 @@ from datetime import datetime
 from typing import Any
 
 from cslir.events import Event, parse_at
-from cslir.model import Playbook, build_playbook
+from cslir.model import Playbook, Step, build_playbook
 from cslir.templating import TemplateProblem, evaluate
 
 FINISHED = ("done", "skipped", "n/a")  # statuses that let dependent steps go ahead
+RECORDED = ("done", "skipped", "failed")  # statuses an event set, not derived
+ACTIONABLE = ("ready", "failed", "waiting", "running", "blocked")  # what a screen lists
+
+
+@dataclass(frozen=True)
+class Index:
+    """Lookups over a playbook's steps, built once per run so that folding stays linear.
+
+    ``dependents`` is the reverse of ``needs``: when a step finishes, only it and the steps
+    that need it can change status.
+    """
+
+    step: Mapping[str, Step]
+    position: Mapping[str, int]
+    needs: Mapping[str, tuple[str, ...]]
+    dependents: Mapping[str, tuple[str, ...]]
+    stoppers: Mapping[str, tuple[str, ...]]  # clock id -> the steps that stop it
+    waits: tuple[str, ...]  # timer steps, for the watch
+
+    @classmethod
+    def of(cls, pb: Playbook) -> Index:
+        ids = [s.id for s in pb.steps]
+        needs = {s.id: s.needs if s.needs is not None else tuple(ids[i - 1 : i])
+                 for i, s in enumerate(pb.steps)}  # fmt: skip
+        dependents: dict[str, list[str]] = {sid: [] for sid in ids}
+        for sid, wanted in needs.items():
+            for n in wanted:
+                dependents.setdefault(n, []).append(sid)
+        stoppers: dict[str, list[str]] = {cid: [] for cid in pb.clocks}
+        for s in pb.steps:
+            for cid in s.stops:
+                stoppers.setdefault(cid, []).append(s.id)
+        return cls(
+            step={s.id: s for s in pb.steps},
+            position={sid: i for i, sid in enumerate(ids)},
+            needs=needs,
+            dependents={k: tuple(v) for k, v in dependents.items()},
+            stoppers={k: tuple(v) for k, v in stoppers.items()},
+            waits=tuple(s.id for s in pb.steps if s.kind == "wait" and s.duration),
+        )
 
 
 @dataclass
@@ -34,6 +74,7 @@ class StepState:
     attempts: int = 0
     outcome: dict[str, Any] = field(default_factory=dict)
     waiting_for: str | None = None  # why a step is blocked or waiting, for the screen
+    runner: dict[str, Any] | None = None  # who runs a started command: {pid, host}
 
     @property
     def finished(self) -> bool:
@@ -48,6 +89,7 @@ class RunState:
     opened_at: datetime
     opened_by: str
     timezone: str | None
+    index: Index
     inputs: dict[str, Any] = field(default_factory=dict)
     steps: dict[str, StepState] = field(default_factory=dict)
     notes: list[Event] = field(default_factory=list)
@@ -61,6 +103,10 @@ class RunState:
     last_seq: int = 0
     head: str = ""
     last_at: datetime | None = None
+    # kept up to date by advance(), so that asking "what is ready" or "is every step finished"
+    # does not walk every step of a long playbook
+    unfinished: set[str] = field(default_factory=set)
+    actionable: set[str] = field(default_factory=set)
 
     @property
     def closed(self) -> bool:
@@ -70,11 +116,16 @@ class RunState:
     def drill(self) -> bool:
         return self.mode == "drill"
 
+    def in_order(self, *statuses: str) -> list[str]:
+        """Ids of the steps in these statuses (one of ACTIONABLE's), in playbook order."""
+        ids = [sid for sid in self.actionable if self.steps[sid].status in statuses]
+        return sorted(ids, key=self.index.position.__getitem__)
+
     def ready_steps(self) -> list[str]:
-        return [sid for sid, s in self.steps.items() if s.status == "ready"]
+        return self.in_order("ready")
 
     def all_finished(self) -> bool:
-        return all(s.finished for s in self.steps.values())
+        return not self.unfinished
 
 
 def input_values(inputs: Mapping[str, Any], playbook: Playbook) -> dict[str, Any]:
@@ -99,8 +150,8 @@ def condition(expr: str | None, inputs: Mapping[str, Any], playbook: Playbook) -
         return None
 
 
-def _apply(state: RunState, e: Event) -> None:
-    at = parse_at(e.at)
+def _apply(state: RunState, e: Event, at: datetime) -> str | None:
+    """Apply one event; return the step whose status may change, or INPUTS, or None."""
     d = e.data
     step = state.steps.get(str(d.get("step", "")))
     if e.actor not in state.actors and e.actor != "cslir":
@@ -108,25 +159,28 @@ def _apply(state: RunState, e: Event) -> None:
     t = e.type
     if t == "input.set":
         state.inputs[d["name"]] = d["value"]
-    elif t == "step.started" and step:
+        return INPUTS
+    if t == "step.started" and step:
         step.started_at = step.started_at or at
         step.attempts += 1
+        step.runner = {k: d[k] for k in ("pid", "host") if k in d} or None
     elif t == "step.checked" and step:
         step.checked.add(int(d["item"]))
     elif t in ("step.done", "step.skipped", "step.failed") and step:
         step.status = t.split(".")[1]
         step.ended_at, step.actor, step.reason = at, e.actor, d.get("reason")
         step.started_at = step.started_at or at
-        step.outcome = dict(d)
+        step.outcome, step.runner = dict(d), None
     elif t == "step.retried" and step:
         step.status, step.ended_at, step.reason, step.outcome = "pending", None, None, {}
-        step.started_at = None
+        step.started_at = step.runner = None
     elif t == "decision.made" and step:
         state.inputs[d["input"]] = d["value"]
         step.status, step.ended_at, step.actor = "done", at, e.actor
         step.reason = d.get("rationale")
         step.started_at = step.started_at or at
         step.outcome = dict(d)
+        return INPUTS
     elif t == "approval.requested" and step:
         step.requested_by = e.actor
         step.started_at = step.started_at or at
@@ -152,31 +206,69 @@ def _apply(state: RunState, e: Event) -> None:
         state.paused = False
     elif t == "run.closed":
         state.closed_at = at
+    return step.id if step is not None and t.startswith(("step.", "approval.")) else None
 
 
-def _statuses(state: RunState) -> None:
-    """Derive pending/ready/blocked/n-a for steps that have no recorded outcome."""
-    pb = state.playbook
-    for step in pb.steps:
-        s = state.steps[step.id]
-        if s.status in ("done", "skipped", "failed"):
-            continue
-        cond = condition(step.when, state.inputs, pb)
-        if cond is False:
-            s.status, s.waiting_for = "n/a", None
-            continue
-        needs = pb.needs_of(step)
-        unmet = [n for n in needs if not state.steps[n].finished]
-        if unmet:
-            s.status, s.waiting_for = "pending", "after " + ", ".join(unmet)
-        elif cond is None:
-            s.status, s.waiting_for = "blocked", "its condition needs inputs not given yet"
-        elif step.kind == "approval" and s.requested_by:
-            s.status, s.waiting_for = "waiting", f"approval by {step.by}"
-        elif s.started_at is not None and step.kind in ("command", "wait"):
-            s.status, s.waiting_for = "running", None
+INPUTS = "\0inputs"  # _apply's answer when the inputs changed: every condition may change
+
+
+def _statuses(state: RunState, touched: Iterable[str] | None) -> None:
+    """Derive pending/ready/blocked/n-a for steps without a recorded outcome.
+
+    ``touched`` are the steps an event changed; with None (the inputs changed, or the first
+    fold) every step is derived again. Conditions come first, so that a step which needs a
+    later-listed one sees whether that one is n/a.
+    """
+    idx = state.index
+    if touched is None:
+        todo = list(state.steps)
+        conds = {sid: _condition(state, sid) for sid in todo}
+    else:
+        todo = list(dict.fromkeys(d for sid in touched for d in (sid, *idx.dependents[sid])))
+        conds = {}
+    for sid in todo:
+        s = state.steps[sid]
+        if s.status not in RECORDED:
+            cond = conds[sid] if sid in conds else _condition(state, sid)
+            _derive(state, idx.step[sid], s, cond)
+        if s.status in FINISHED:
+            state.unfinished.discard(sid)
         else:
-            s.status, s.waiting_for = "ready", None
+            state.unfinished.add(sid)
+        if s.status in ACTIONABLE:
+            state.actionable.add(sid)
+        else:
+            state.actionable.discard(sid)
+
+
+def _condition(state: RunState, sid: str) -> bool | None:
+    when = state.index.step[sid].when
+    return True if not when else condition(when, state.inputs, state.playbook)
+
+
+def _derive(state: RunState, step: Step, s: StepState, cond: bool | None) -> None:
+    if cond is False:
+        s.status, s.waiting_for = "n/a", None
+        return
+    unmet = [n for n in state.index.needs[step.id] if not _finished(state, n)]
+    if unmet:
+        s.status, s.waiting_for = "pending", "after " + ", ".join(unmet)
+    elif cond is None:
+        s.status, s.waiting_for = "blocked", "its condition needs inputs not given yet"
+    elif step.kind == "approval" and s.requested_by:
+        s.status, s.waiting_for = "waiting", f"approval by {step.by}"
+    elif s.started_at is not None and step.kind in ("command", "wait"):
+        s.status, s.waiting_for = "running", None
+    else:
+        s.status, s.waiting_for = "ready", None
+
+
+def _finished(state: RunState, sid: str) -> bool:
+    s = state.steps[sid]
+    if s.status in RECORDED:
+        return s.status != "failed"
+    # derived statuses can be stale mid-pass; n/a depends on the inputs alone, so ask them
+    return _condition(state, sid) is False if state.index.step[sid].when else False
 
 
 def fold(events: Iterable[Event], playbook: Playbook | None = None) -> RunState:
@@ -187,31 +279,44 @@ def fold(events: Iterable[Event], playbook: Playbook | None = None) -> RunState:
         raise ValueError("a run's first event must be run.opened")
     d = first.data
     pb = playbook or playbook_from_opening(d)
+    opened = parse_at(first.at)
     state = RunState(
         run_id=first.run,
         playbook=pb,
         mode=str(d.get("mode", "live")),
-        opened_at=parse_at(first.at),
+        opened_at=opened,
         opened_by=first.actor,
         timezone=d.get("timezone"),
+        index=Index.of(pb),
         inputs=dict(d.get("inputs") or {}),
         steps={s.id: StepState(s.id) for s in pb.steps},
         actors=[first.actor],
         last_seq=first.seq,
         head=first.hash,
-        last_at=parse_at(first.at),
+        last_at=opened,
     )
-    return advance(state, it)
+    return _advance(state, it, everything=True)
 
 
 def advance(state: RunState, events: Iterable[Event]) -> RunState:
     """Apply events that follow ``state.last_seq`` (in place) and re-derive step statuses."""
+    return _advance(state, events, everything=False)
+
+
+def _advance(state: RunState, events: Iterable[Event], *, everything: bool) -> RunState:
+    touched: set[str] = set()
     for e in events:
         if e.seq <= state.last_seq:
             continue
-        _apply(state, e)
-        state.last_seq, state.head, state.last_at = e.seq, e.hash, parse_at(e.at)
-    _statuses(state)
+        at = parse_at(e.at)
+        what = _apply(state, e, at)
+        if what == INPUTS:
+            everything = True
+        elif what is not None:
+            touched.add(what)
+        state.last_seq, state.head, state.last_at = e.seq, e.hash, at
+    if everything or touched:
+        _statuses(state, None if everything else touched)
     return state
 
 

@@ -1,0 +1,183 @@
+"""Per-step cost of an automated run, against a raw durable SQLite commit and ansible-core.
+
+DESIGN.md "Budgets": a recorded step costs about one durable commit, within a small factor of a
+raw SQLite WAL commit with full sync (target: within 5x), and far below other YAML playbook
+runners per step.
+
+Three rows, measured in the same process and on the same disk:
+
+- cslir: a 2,000-step playbook of task steps driven in-process by ``cslir.autodrive.drive``
+  (what ``cslir run --auto`` does) on a real store file;
+- floor: the same number of ``BEGIN IMMEDIATE; INSERT; COMMIT`` in WAL mode with
+  ``synchronous=FULL``, about the size of one event;
+- ansible-core: ``ansible-playbook`` running the same number of ``debug`` tasks against
+  localhost with ``connection: local`` and no fact gathering, from its own virtualenv made
+  under the cache directory on first use. If it cannot be installed the row says why.
+
+Run: ``python benchmarks/steps.py [STEPS]``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+STEPS = 2000
+ANSIBLE_SPEC = "ansible-core"
+
+
+def playbook_text(n: int) -> str:
+    lines = ["cslir: 1", "id: bench", "title: Benchmark", "steps:"]
+    lines += [f"  - {{id: s{i:05d}, title: Step {i}}}" for i in range(n)]
+    return "\n".join(lines) + "\n"
+
+
+def cslir_seconds(n: int, work: Path) -> float:
+    """Wall time of an automated run of ``n`` task steps, opened and driven in-process."""
+    from cslir.autodrive import drive
+    from cslir.console import Term
+    from cslir.runs import RunSession, open_run, utcnow
+    from cslir.store import Store
+    from cslir.validate import load_playbook
+
+    root = work / "ops"
+    (root / "playbooks").mkdir(parents=True)
+    path = root / "playbooks" / "bench.yaml"
+    path.write_text(playbook_text(n), encoding="utf-8")
+    pb = load_playbook(path, root)
+    with Store(work / "cslir.db") as store:
+        run_id = open_run(store, pb, {}, actor="bench", now=utcnow())
+        session = RunSession(store, run_id, "bench")
+        term = Term(stdin=io.StringIO(), stdout=io.StringIO(), environ={})
+        started = time.perf_counter()
+        code = drive(session, None, auto=True, root=root, environ={}, term=term)
+        elapsed = time.perf_counter() - started
+        if code != 0 or not session.state().closed:
+            raise RuntimeError(f"the benchmark run did not close (exit {code})")
+    return elapsed
+
+
+def floor_seconds(n: int, work: Path) -> float:
+    """Wall time of ``n`` durable single-row commits: WAL, synchronous=FULL."""
+    conn = sqlite3.connect(work / "floor.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(
+        "CREATE TABLE events (run TEXT, seq INTEGER, at TEXT, actor TEXT, type TEXT, data TEXT,"
+        " prev_hash TEXT, hash TEXT, PRIMARY KEY (run, seq))"
+    )
+    data = '{"step":"s00000"}'
+    started = time.perf_counter()
+    for seq in range(1, n + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            ("run", seq, "2026-11-29T00:00:00.000000Z", "bench", "step.done", data,
+             "0" * 64, "f" * 64),
+        )  # fmt: skip
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or tempfile.gettempdir()
+    return Path(base) / "cslir-bench"
+
+
+def ansible_playbook() -> tuple[Path | None, str]:
+    """The ansible-playbook of the benchmark's own virtualenv, made on first use."""
+    venv = cache_dir() / "ansible-venv"
+    exe = venv / "bin" / "ansible-playbook"
+    if exe.is_file():
+        return exe, ""
+    try:
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True,
+                       capture_output=True, timeout=300)  # fmt: skip
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", ANSIBLE_SPEC], check=True,
+                       capture_output=True, text=True, timeout=900)  # fmt: skip
+    except subprocess.CalledProcessError as e:
+        tail = ((e.stderr or "") if isinstance(e.stderr, str) else "").strip().splitlines()
+        return None, f"pip install {ANSIBLE_SPEC} failed: {tail[-1] if tail else e}"
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return None, f"could not make a virtualenv for {ANSIBLE_SPEC}: {e}"
+    return (exe, "") if exe.is_file() else (None, "ansible-playbook missing after install")
+
+
+def ansible_seconds(n: int, work: Path) -> tuple[float | None, str]:
+    exe, why = ansible_playbook()
+    if exe is None:
+        return None, why
+    play = work / "play.yml"
+    tasks = "".join(
+        f"    - name: step {i}\n      ansible.builtin.debug: {{msg: step {i}}}\n" for i in range(n)
+    )
+    play.write_text(
+        "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n" + tasks,
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_HOME": str(work / "ansible-home"),
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+    }
+    started = time.perf_counter()
+    proc = subprocess.run([str(exe), "-i", "localhost,", str(play)], env=env, cwd=work,
+                          capture_output=True, text=True, timeout=3600)  # fmt: skip
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()
+        return None, f"ansible-playbook exited {proc.returncode}: {tail[-1] if tail else ''}"
+    return elapsed, ""
+
+
+def run(n: int = STEPS) -> list[dict[str, Any]]:
+    """Rows of per-step milliseconds; ``ratio`` is against the raw commit (the floor)."""
+    with tempfile.TemporaryDirectory(prefix="cslir-bench-") as tmp:
+        work = Path(tmp)
+        floor = floor_seconds(n, work) / n * 1000
+        ours = cslir_seconds(n, work) / n * 1000
+        ansible, why = ansible_seconds(n, work)
+    rows: list[dict[str, Any]] = [
+        {"name": f"raw SQLite commit (WAL, synchronous=FULL) x{n}", "value": floor,
+         "unit": "ms/step", "baseline": None, "ratio": 1.0},
+        {"name": f"cslir run --auto, {n} task steps", "value": ours, "unit": "ms/step",
+         "baseline": "raw SQLite commit", "ratio": ours / floor},
+    ]  # fmt: skip
+    if ansible is None:
+        rows.append({"name": f"ansible-core, {n} debug tasks (unavailable: {why})",
+                     "value": None, "unit": "ms/step", "baseline": "raw SQLite commit",
+                     "ratio": None})  # fmt: skip
+    else:
+        per = ansible / n * 1000
+        rows.append({"name": f"ansible-core, {n} debug tasks, connection: local",
+                     "value": per, "unit": "ms/step", "baseline": "raw SQLite commit",
+                     "ratio": per / floor})  # fmt: skip
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    width = max(len(r["name"]) for r in rows)
+    out = [f"{'':{width}}  {'ms/step':>9}  {'x floor':>8}"]
+    for r in rows:
+        value = "n/a" if r["value"] is None else f"{r['value']:.3f}"
+        ratio = "n/a" if r["ratio"] is None else f"{r['ratio']:.1f}x"
+        out.append(f"{r['name']:{width}}  {value:>9}  {ratio:>8}")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else STEPS
+    print(table(run(count)))
