@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from cslir.diagnostics import did_you_mean
+from cslir.schemas import INPUT_TYPES
 from cslir.spec import PathKey
 
 # report(path, message, at_key, severity)
@@ -33,20 +34,35 @@ def check_durations(data: Mapping[str, Any], report: Report) -> None:
                 report(at, f"{show_path(at)}: {e}", False, "error")
 
     for cid, clock in _items(data.get("clocks")):
-        for key in ("due",):
-            one(clock.get(key), ("clocks", cid, key))
-        for i, w in enumerate(clock.get("warn") or []):
-            one(w, ("clocks", cid, "warn", i))
-        for cond, d in _items(clock.get("due_if")):
-            one(d, ("clocks", cid, "due_if", cond))
-    for i, step in enumerate(data.get("steps") or []):
+        if isinstance(clock, dict):
+            one(clock.get("due"), ("clocks", cid, "due"))
+            for i, w in enumerate(_list(clock.get("warn"))):
+                one(w, ("clocks", cid, "warn", i))
+            for cond, d in _items(clock.get("due_if")):
+                one(d, ("clocks", cid, "due_if", cond))
+    for i, step in enumerate(_list(data.get("steps"))):
         if isinstance(step, dict):
             for key in ("estimate", "timeout", "duration"):
                 one(step.get(key), ("steps", i, key))
 
 
+# The semantic checks run even when the shape is wrong, so that all problems show at once; these
+# read a value as the shape it should have, or as empty, and never trip over a wrong one.
 def _items(value: Any) -> Iterable[tuple[str, Any]]:
     return value.items() if isinstance(value, dict) else ()
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _ids(value: Any) -> list[str]:
+    """A ``stops:`` value (one id or a list of them) as a list of the ids in it."""
+    return [value] if isinstance(value, str) else [v for v in _list(value) if isinstance(v, str)]
+
+
+def _dicts(value: Any) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in _items(value) if isinstance(v, dict)}
 
 
 def _text_fields(value: Any) -> Iterable[tuple[tuple[str | int, ...], str]]:
@@ -59,20 +75,28 @@ def _text_fields(value: Any) -> Iterable[tuple[tuple[str | int, ...], str]]:
 
 
 class PlaybookChecker:
-    """Semantic checks over data that passed the schema (steps are dicts with ids)."""
+    """Semantic checks; they tolerate shape errors, which the schema reports."""
 
     def __init__(self, data: Mapping[str, Any], routes: set[str] | None, report: Report) -> None:
         self.data = data
         self.routes = routes
         self.report = report
-        self.inputs: dict[str, Any] = dict(data.get("inputs") or {})
-        self.clocks: dict[str, Any] = dict(data.get("clocks") or {})
-        self.roles: set[str] = set(data.get("roles") or {})
-        self.steps: list[dict[str, Any]] = [
-            s for s in data.get("steps") or [] if isinstance(s, dict)
+        self.inputs: dict[str, dict[str, Any]] = _dicts(data.get("inputs"))
+        self.clocks: dict[str, dict[str, Any]] = _dicts(data.get("clocks"))
+        # names declared at all, even with a malformed body: referring to them is no error
+        self.input_names = {k for k, _ in _items(data.get("inputs"))}
+        self.clock_ids = {k for k, _ in _items(data.get("clocks"))}
+        roles = data.get("roles")
+        # None: roles is malformed, so any owner may be right (the schema reports the shape)
+        self.roles: set[str] | None = (
+            set(roles) if isinstance(roles, dict) else None if "roles" in data else set()
+        )
+        # (index in the file, step): indices locate messages, so non-mappings keep their place
+        self.steps: list[tuple[int, dict[str, Any]]] = [
+            (i, s) for i, s in enumerate(_list(data.get("steps"))) if isinstance(s, dict)
         ]
-        self.step_ids: list[str] = [s["id"] for s in self.steps if isinstance(s.get("id"), str)]
-        self.names = set(self.inputs) | CONTEXT_NAMES
+        self.step_ids: list[str] = [s["id"] for _, s in self.steps if isinstance(s.get("id"), str)]
+        self.names = self.input_names | CONTEXT_NAMES
 
     def error(self, at: PathKey, message: str, *, key: bool = False) -> None:
         self.report(at, message, key, "error")
@@ -85,14 +109,14 @@ class PlaybookChecker:
         self.check_needs()
         self.check_inputs()
         self.check_clocks()
-        for i, step in enumerate(self.steps):
+        for i, step in self.steps:
             self.check_step(i, step)
         check_durations(self.data, self.report)
         self.check_unstopped_clocks()
 
     def check_unique_steps(self) -> None:
         seen: dict[str, int] = {}
-        for i, step in enumerate(self.steps):
+        for i, step in self.steps:
             sid = step.get("id")
             if isinstance(sid, str):
                 if sid in seen:
@@ -104,12 +128,16 @@ class PlaybookChecker:
     def check_needs(self) -> None:
         known = set(self.step_ids)
         graph: dict[str, list[str]] = {}
-        for i, step in enumerate(self.steps):
+        where: dict[str, int] = {}
+        previous: str | None = None
+        for i, step in self.steps:
             sid = step.get("id")
-            deps = step.get("needs")
-            if deps is None:
-                deps = [self.step_ids[i - 1]] if i > 0 and i - 1 < len(self.step_ids) else []
-            for j, dep in enumerate(step.get("needs") or []):
+            needs = step.get("needs")
+            # without needs, a step follows the one before it in the list
+            deps = [previous] if needs is None and previous else _ids(needs)
+            for j, dep in enumerate(_list(needs)):
+                if not isinstance(dep, str):
+                    continue  # the schema reports it
                 if dep == sid:
                     self.error(("steps", i, "needs", j), f"step '{sid}' needs itself")
                 elif dep not in known:
@@ -118,11 +146,14 @@ class PlaybookChecker:
                         f"step '{sid}' needs unknown step '{dep}'{did_you_mean(dep, known)}",
                     )
             if isinstance(sid, str):
-                graph[sid] = [d for d in deps if d in known and d != sid]
+                graph.setdefault(sid, [d for d in deps if d in known and d != sid])
+                where.setdefault(sid, i)
+                previous = sid
         cycle = _find_cycle(graph)
         if cycle:
-            i = self.step_ids.index(cycle[0])
-            self.error(("steps", i, "needs"), "steps form a cycle: " + " -> ".join(cycle))
+            self.error(
+                ("steps", where[cycle[0]], "needs"), "steps form a cycle: " + " -> ".join(cycle)
+            )
 
     def check_inputs(self) -> None:
         for name, inp in self.inputs.items():
@@ -135,14 +166,14 @@ class PlaybookChecker:
                     f"input '{name}' has choices but its type is "
                     f"{inp.get('type')}; use type: choice",
                 )
-            if "default" in inp:
+            if "default" in inp and inp.get("type", "string") in INPUT_TYPES:
                 from cslir.inputs import InputValueError, parse_value
 
                 try:
                     parse_value(
                         inp.get("type", "string"),
                         inp["default"],
-                        [_choice_value(c) for c in inp.get("choices") or []],
+                        [_choice_value(c) for c in _list(inp.get("choices"))],
                     )
                 except InputValueError as e:
                     self.error((*at, "default"), f"default of input '{name}': {e}")
@@ -153,7 +184,7 @@ class PlaybookChecker:
             start = clock.get("from")
             if isinstance(start, str):
                 self.check_clock_start(cid, start, (*at, "from"))
-            for cond in clock.get("due_if") or {}:
+            for cond, _ in _items(clock.get("due_if")):
                 self.check_template(cond, (*at, "due_if", cond), expression=True, key=True)
             if isinstance(clock.get("when"), str):
                 self.check_template(clock["when"], (*at, "when"), expression=True)
@@ -172,6 +203,8 @@ class PlaybookChecker:
                 )
             return
         inp = self.inputs.get(start)
+        if start in self.input_names and inp is None:
+            return  # declared, but malformed: the schema says how
         if inp is None:
             self.error(
                 at,
@@ -187,9 +220,8 @@ class PlaybookChecker:
 
     def check_unstopped_clocks(self) -> None:
         stopped: set[str] = set()
-        for step in self.steps:
-            stops = step.get("stops")
-            stopped.update([stops] if isinstance(stops, str) else stops or [])
+        for _, step in self.steps:
+            stopped.update(_ids(step.get("stops")))
         for cid in self.clocks:
             if cid not in stopped:
                 self.warning(("clocks", cid), f"no step stops clock '{cid}'; it can only be missed")
@@ -203,7 +235,7 @@ class PlaybookChecker:
             )
 
     def check_role(self, role: Any, at: PathKey) -> None:
-        if isinstance(role, str) and role not in self.roles:
+        if isinstance(role, str) and self.roles is not None and role not in self.roles:
             self.error(
                 at,
                 f"unknown role '{role}'{did_you_mean(role, self.roles)}; declare it under roles:",
@@ -212,6 +244,8 @@ class PlaybookChecker:
     def check_template(
         self, source: str, at: PathKey, *, expression: bool = False, key: bool = False
     ) -> None:
+        if not expression and "{" not in source:
+            return  # plain text: every Jinja2 delimiter starts with '{'; compiling it is slow
         from cslir.templating import TemplateProblem, names_in
 
         what = "expression" if expression else "template"
@@ -235,25 +269,25 @@ class PlaybookChecker:
         self.check_role(step.get("by"), (*at, "by"))
         self.check_route(step.get("route"), (*at, "route"))
         stops = step.get("stops")
-        for j, cid in enumerate([stops] if isinstance(stops, str) else stops or []):
+        for j, cid in enumerate([stops] if isinstance(stops, str) else _list(stops)):
             where = (*at, "stops") if isinstance(stops, str) else (*at, "stops", j)
-            if cid not in self.clocks:
+            if isinstance(cid, str) and cid not in self.clock_ids:
                 self.error(
                     where,
-                    f"step '{sid}' stops unknown clock '{cid}'{did_you_mean(cid, self.clocks)}",
+                    f"step '{sid}' stops unknown clock '{cid}'{did_you_mean(cid, self.clock_ids)}",
                 )
         if isinstance(step.get("when"), str):
             self.check_template(step["when"], (*at, "when"), expression=True)
         for key in ("title", "instructions", "message"):
             for sub, src in _text_fields(step.get(key)):
                 self.check_template(src, (*at, key, *sub))
-        for j, item in enumerate(step.get("checklist") or []):
+        for j, item in enumerate(_list(step.get("checklist"))):
             for sub, src in _text_fields(item):
                 self.check_template(src, (*at, "checklist", j, *sub))
-        for j, arg in enumerate(step.get("run") or []):
+        for j, arg in enumerate(_list(step.get("run"))):
             if isinstance(arg, str):
                 self.check_template(arg, (*at, "run", j))
-        for name, value in (step.get("env") or {}).items():
+        for name, value in _items(step.get("env")):
             if isinstance(value, str):
                 if SECRET_KEY.search(name) and not ENV_REF.fullmatch(value.strip()):
                     self.error(
@@ -269,6 +303,8 @@ class PlaybookChecker:
     def check_decision(self, sid: str, step: dict[str, Any], at: PathKey) -> None:
         target = step.get("sets")
         inp = self.inputs.get(target) if isinstance(target, str) else None
+        if isinstance(target, str) and target in self.input_names and inp is None:
+            return  # declared, but malformed: the schema says how
         if isinstance(target, str) and inp is None:
             self.error(
                 (*at, "sets"),
@@ -276,8 +312,8 @@ class PlaybookChecker:
                 f"{did_you_mean(target, self.inputs)}",
             )
             return
-        own = [_choice_value(c) for c in step.get("choices") or []]
-        from_input = [_choice_value(c) for c in (inp or {}).get("choices") or []]
+        own = [_choice_value(c) for c in _list(step.get("choices"))]
+        from_input = [_choice_value(c) for c in _list((inp or {}).get("choices"))]
         if not own and not from_input and (inp or {}).get("type") != "bool":
             self.error(
                 at,

@@ -107,7 +107,8 @@ def check_settings(data: Mapping[str, Any], all_routes: set[str], report: Report
             False,
             "error",
         )
-    for key, route in (data.get("routes") or {}).items():
+    routes = data.get("routes")
+    for key, route in routes.items() if isinstance(routes, dict) else ():
         if isinstance(route, str) and route not in all_routes:
             report(
                 ("routes", key),
