@@ -25,6 +25,11 @@ def write_crash_log(exc: BaseException) -> str:
     return path
 
 
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     import click
 
@@ -52,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # the funnel: one line to the user, the traceback to a log
         path = write_crash_log(e)
         print(
-            f"cslir: internal error: {type(e).__name__}: {e} (details in {path})", file=sys.stderr
+            f"cslir: internal error: {type(e).__name__}: {_first_line(e)} (details in {path})",
+            file=sys.stderr,
         )
         return EXIT_BUG
     return rc if isinstance(rc, int) else 0

@@ -16,9 +16,9 @@ SETTINGS_FILE = "cslir.yaml"
 def find_root(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> Path:
     """``--root``, else ``$CSLIR_ROOT``, else the nearest ancestor holding cslir.yaml, else cwd."""
     if explicit:
-        return Path(explicit).resolve()
+        return (cwd / explicit).resolve()
     if environ.get("CSLIR_ROOT"):
-        return Path(environ["CSLIR_ROOT"]).resolve()
+        return (cwd / environ["CSLIR_ROOT"]).resolve()
     here = cwd.resolve()
     for candidate in (here, *here.parents):
         if (candidate / SETTINGS_FILE).is_file():
@@ -34,6 +34,7 @@ class Settings:
     language: str = "en"
     responders: Mapping[str, Any] = field(default_factory=dict)
     routes: Mapping[str, str] = field(default_factory=dict)
+    role_routes: Mapping[str, str] = field(default_factory=dict)  # role -> route for approvals
 
 
 def load_settings(
@@ -67,4 +68,5 @@ def load_settings(
         language=language or "en",
         responders=data.get("responders") or {},
         routes=data.get("routes") or {},
+        role_routes=data.get("role_routes") or {},
     )

@@ -39,13 +39,13 @@ def names_in(source: str, *, expression: bool) -> set[str]:
     from jinja2 import TemplateSyntaxError, meta
 
     env = environment()
-    src = "{{ (" + source + ") }}" if expression else source
     try:
-        ast = env.parse(src)
         if expression:
-            env.compile_expression(source)
+            _expression(source)  # its own syntax errors read better than the wrapper's
+            ast = env.parse("{{ (" + source + ") }}")
         else:
-            env.from_string(source)
+            ast = env.parse(source)
+            env.compile(ast)  # unknown filters and tests fail here
     except TemplateSyntaxError as e:
         raise TemplateProblem(_describe(e)) from None
     except Exception as e:  # jinja2 raises assorted errors for unknown filters and tests

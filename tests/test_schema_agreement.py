@@ -201,11 +201,6 @@ def test_scaffold_carries_every_kind_of_ops_file() -> None:
     assert {kind_of(p) for p in SCAFFOLD.rglob("*.yaml")} == set(SCHEMA_KINDS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pyproject.toml's package-data has 'data/*', which skips data/scaffold/**: a wheel "
-    "would ship no scaffold and `cslir init` would fail; 'data/**/*' fixes it",
-)
 def test_package_data_ships_every_scaffold_file() -> None:
     import tomllib
 
