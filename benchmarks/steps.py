@@ -28,7 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+
+from _table import Row, format_table, row
 
 STEPS = 2000
 ANSIBLE_SPEC = "ansible-core"
@@ -143,41 +144,23 @@ def ansible_seconds(n: int, work: Path) -> tuple[float | None, str]:
     return elapsed, ""
 
 
-def run(n: int = STEPS) -> list[dict[str, Any]]:
-    """Rows of per-step milliseconds; ``ratio`` is against the raw commit (the floor)."""
+def run(n: int = STEPS) -> list[Row]:
+    """Rows of per-step milliseconds; ratios are against the raw durable commit (the floor)."""
     with tempfile.TemporaryDirectory(prefix="cslir-bench-") as tmp:
         work = Path(tmp)
-        floor = floor_seconds(n, work) / n * 1000
-        ours = cslir_seconds(n, work) / n * 1000
+        floor = row(f"raw SQLite commit, WAL + synchronous=FULL, x{n}",
+                    floor_seconds(n, work) / n * 1000, "ms/step")  # fmt: skip
+        ours = row(f"cslir run --auto, {n} task steps (in-process drive)",
+                   cslir_seconds(n, work) / n * 1000, "ms/step", floor)  # fmt: skip
         ansible, why = ansible_seconds(n, work)
-    rows: list[dict[str, Any]] = [
-        {"name": f"raw SQLite commit (WAL, synchronous=FULL) x{n}", "value": floor,
-         "unit": "ms/step", "baseline": None, "ratio": 1.0},
-        {"name": f"cslir run --auto, {n} task steps", "value": ours, "unit": "ms/step",
-         "baseline": "raw SQLite commit", "ratio": ours / floor},
-    ]  # fmt: skip
     if ansible is None:
-        rows.append({"name": f"ansible-core, {n} debug tasks (unavailable: {why})",
-                     "value": None, "unit": "ms/step", "baseline": "raw SQLite commit",
-                     "ratio": None})  # fmt: skip
+        other = row(f"ansible-core, {n} debug tasks (unavailable: {why})", None, "ms/step", floor)
     else:
-        per = ansible / n * 1000
-        rows.append({"name": f"ansible-core, {n} debug tasks, connection: local",
-                     "value": per, "unit": "ms/step", "baseline": "raw SQLite commit",
-                     "ratio": per / floor})  # fmt: skip
-    return rows
-
-
-def table(rows: list[dict[str, Any]]) -> str:
-    width = max(len(r["name"]) for r in rows)
-    out = [f"{'':{width}}  {'ms/step':>9}  {'x floor':>8}"]
-    for r in rows:
-        value = "n/a" if r["value"] is None else f"{r['value']:.3f}"
-        ratio = "n/a" if r["ratio"] is None else f"{r['ratio']:.1f}x"
-        out.append(f"{r['name']:{width}}  {value:>9}  {ratio:>8}")
-    return "\n".join(out)
+        other = row(f"ansible-core, {n} debug tasks, connection: local",
+                    ansible / n * 1000, "ms/step", floor)  # fmt: skip
+    return [floor, ours, other]
 
 
 if __name__ == "__main__":
     count = int(sys.argv[1]) if len(sys.argv) > 1 else STEPS
-    print(table(run(count)))
+    print(format_table(run(count)))
