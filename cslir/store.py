@@ -67,6 +67,16 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
         """,
     ),
+    (
+        3,
+        """
+        -- the retry budget counts from the first attempt, whichever process made it
+        ALTER TABLE deliveries ADD COLUMN first_attempt_at TEXT;
+        -- the outbox reconciler finds notify.requested events that have no delivery yet
+        CREATE INDEX events_type ON events (type);
+        CREATE INDEX deliveries_event ON deliveries (run, event_seq);
+        """,
+    ),
 )
 
 DELIVERY_STATUSES = frozenset({"pending", "delivering", "delivered", "failed", "superseded"})
@@ -330,30 +340,35 @@ class Store:
         ``expect_seq``, if given, is the seq the first of them must get.
         """
         drafts = [NewEvent(*item) for item in items]
+        return self._write(lambda conn: self._append_in(conn, run_id, drafts, expect_seq))
 
-        def work(conn: sqlite3.Connection) -> list[Event]:
-            last = conn.execute(
-                "SELECT seq, hash FROM events WHERE run = ? ORDER BY seq DESC LIMIT 1", (run_id,)
-            ).fetchone()
-            if last is None:
-                raise NotFound(f"no run '{run_id}' in the store {self.path}")
-            seq, prev = last
-            if expect_seq is not None and expect_seq != seq + 1:
-                raise SeqConflict(
-                    f"run '{run_id}' has moved on: this action expected to be event"
-                    f" {expect_seq} but the next is {seq + 1}; someone else recorded something"
-                    " first. Nothing was recorded; look at the run again and retry."
-                )
-            sealed = []
-            for draft in drafts:
-                seq += 1
-                event = seal(run_id, seq, _at(draft.at), draft.actor, draft.type, draft.data, prev)
-                _insert(conn, event)
-                sealed.append(event)
-                prev = event.hash
-            return sealed
-
-        return self._write(work)
+    def _append_in(
+        self,
+        conn: sqlite3.Connection,
+        run_id: str,
+        drafts: list[NewEvent],
+        expect_seq: int | None,
+    ) -> list[Event]:
+        last = conn.execute(
+            "SELECT seq, hash FROM events WHERE run = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+        ).fetchone()
+        if last is None:
+            raise NotFound(f"no run '{run_id}' in the store {self.path}")
+        seq, prev = last
+        if expect_seq is not None and expect_seq != seq + 1:
+            raise SeqConflict(
+                f"run '{run_id}' has moved on: this action expected to be event"
+                f" {expect_seq} but the next is {seq + 1}; someone else recorded something"
+                " first. Nothing was recorded; look at the run again and retry."
+            )
+        sealed = []
+        for draft in drafts:
+            seq += 1
+            event = seal(run_id, seq, _at(draft.at), draft.actor, draft.type, draft.data, prev)
+            _insert(conn, event)
+            sealed.append(event)
+            prev = event.hash
+        return sealed
 
     def iter_events(self, run_id: str, after_seq: int = 0) -> Iterator[Event]:
         """Stream a run's events in seq order, a page at a time.
@@ -484,29 +499,80 @@ class Store:
         last_error: str | None,
         *,
         worker: str | None = None,
+        first_attempt_at: str | datetime | None = None,
+        record: tuple[str, Iterable[NewEvent]] | None = None,
     ) -> bool:
         """Record an attempt's outcome and release the lease.
 
         With ``worker``, only while that worker still holds the lease: a worker whose lease
         lapsed must not overwrite the outcome of the one that reclaimed it. Returns whether a
-        row was updated.
+        row was updated. ``first_attempt_at`` is kept from the first call that gives one.
+        ``record`` = (run, events) appends those events in the same transaction, only if the
+        row was updated: an outcome and its events are recorded together or not at all.
         """
         if status not in DELIVERY_STATUSES:
             raise ValueError(f"unknown delivery status {status!r}")
         now = format_at(self._clock())
-        params: tuple[Any, ...] = (status, attempts, _at(next_attempt_at), last_error, now, id)
+        first = None if first_attempt_at is None else _at(first_attempt_at)
+        params: tuple[Any, ...] = (
+            status, attempts, _at(next_attempt_at), last_error, first, now, id
+        )  # fmt: skip
         sql = (
             "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?,"
+            " first_attempt_at = coalesce(first_attempt_at, ?),"
             " claimed_by = NULL, claimed_until = NULL, updated_at = ? WHERE id = ?"
         )
         if worker is not None:
             sql, params = sql + " AND claimed_by = ?", (*params, worker)
-        return self._write(lambda conn: conn.execute(sql, params).rowcount == 1)
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if conn.execute(sql, params).rowcount != 1:
+                return False
+            if record is not None:
+                self._append_in(conn, record[0], [NewEvent(*e) for e in record[1]], None)
+            return True
+
+        return self._write(work)
 
     def deliveries(self, run: str | None = None) -> list[dict[str, Any]]:
         """Every delivery (of one run, if given) in queue order, payload decoded."""
         where, params = ("WHERE run = ?", (run,)) if run is not None else ("", ())
         return self._retry("read", lambda: _deliveries(self._db, where, params))
+
+    def open_deliveries(self) -> list[dict[str, Any]]:
+        """Deliveries still to be made: pending, or leased to a worker."""
+        where = "WHERE status IN ('pending', 'delivering')"
+        return self._retry("read", lambda: _deliveries(self._db, where, ()))
+
+    def delivered_triggers(self, channel: str) -> list[dict[str, Any]]:
+        """Delivered ``trigger`` payloads for ``channel`` with no ``<key>-resolve`` delivery yet."""
+        where = (
+            "WHERE status = 'delivered' AND json_extract(payload, '$.channel') = ?"
+            " AND json_extract(payload, '$.event') = 'trigger' AND NOT EXISTS"
+            " (SELECT 1 FROM deliveries r WHERE r.idempotency_key = deliveries.idempotency_key"
+            " || '-resolve')"
+        )
+        return self._retry("read", lambda: _deliveries(self._db, where, (channel,)))
+
+    def unqueued_events(self, type: str, limit: int = 500) -> list[Event]:
+        """Events of ``type`` that no delivery refers to yet (the outbox's reconciler)."""
+        rows = self._read(
+            "SELECT run, seq, at, actor, type, data, prev_hash, hash FROM events e"
+            " WHERE type = ? AND NOT EXISTS"
+            " (SELECT 1 FROM deliveries d WHERE d.run = e.run AND d.event_seq = e.seq)"
+            " ORDER BY at, run, seq LIMIT ?",
+            (type, limit),
+        )
+        return [self._event(row) for row in rows]
+
+    def release_deliveries(self, worker: str) -> int:
+        """Hand ``worker``'s leased deliveries back to the queue (it stopped or died)."""
+        now = format_at(self._clock())
+        sql = (
+            "UPDATE deliveries SET status = 'pending', claimed_by = NULL, claimed_until = NULL,"
+            " updated_at = ? WHERE status = 'delivering' AND claimed_by = ?"
+        )
+        return self._write(lambda conn: conn.execute(sql, (now, worker)).rowcount)
 
     # -- lifetime --------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import pytest
 
 from cslir.errors import ActionRefused, NotFound, StoreError, UsageError
 from cslir.events import GENESIS, format_at, verify_chain
-from cslir.store import NewEvent, RunRow, SeqConflict, Store
+from cslir.store import MIGRATIONS, NewEvent, RunRow, SeqConflict, Store
 
 T0 = datetime(2026, 11, 29, 3, 4, 5, tzinfo=UTC)
 AT = format_at(T0)
@@ -143,7 +143,9 @@ def test_store_uses_wal_journal(store: Store, path: Path) -> None:
 def test_migrations_are_recorded_once_and_reopening_is_idempotent(path: Path) -> None:
     Store(path, clock=lambda: T0).close()
     Store(path, clock=lambda: T0 + timedelta(days=1)).close()
-    assert rows(path, "SELECT * FROM schema_migrations ORDER BY version") == [(1, AT), (2, AT)]
+    assert rows(path, "SELECT * FROM schema_migrations ORDER BY version") == [
+        (version, AT) for version, _ in MIGRATIONS
+    ]
 
 
 def test_store_written_by_newer_cslir_is_refused(path: Path) -> None:
@@ -153,7 +155,8 @@ def test_store_written_by_newer_cslir_is_refused(path: Path) -> None:
     with pytest.raises(StoreError) as refused:
         Store(path)
     assert refused.value.message == (
-        f"the store {path} was written by a newer cslir (schema 99); this one knows schema 2."
+        f"the store {path} was written by a newer cslir (schema 99);"
+        f" this one knows schema {MIGRATIONS[-1][0]}."
         " Upgrade cslir to use it."
     )
 
@@ -170,7 +173,9 @@ def test_processes_opening_a_fresh_store_at_once_migrate_it_once(
     tmp_path: Path, path: Path
 ) -> None:
     run_children(tmp_path, OPENER, [[str(path), f"r{i}"] for i in range(4)])
-    assert rows(path, "SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
+    assert rows(path, "SELECT version FROM schema_migrations ORDER BY version") == [
+        (version,) for version, _ in MIGRATIONS
+    ]
     assert rows(path, "SELECT id FROM runs ORDER BY id") == [("r0",), ("r1",), ("r2",), ("r3",)]
 
 
