@@ -107,15 +107,16 @@ def check_settings(data: Mapping[str, Any], all_routes: set[str], report: Report
             False,
             "error",
         )
-    routes = data.get("routes")
-    for key, route in routes.items() if isinstance(routes, dict) else ():
-        if isinstance(route, str) and route not in all_routes:
-            report(
-                ("routes", key),
-                f"unknown route '{route}'{did_you_mean(route, all_routes)}",
-                False,
-                "error",
-            )
+    for section in ("routes", "role_routes"):
+        routes = data.get(section)
+        for key, route in routes.items() if isinstance(routes, dict) else ():
+            if isinstance(route, str) and route not in all_routes:
+                report(
+                    (section, key),
+                    f"unknown route '{route}'{did_you_mean(route, all_routes)}",
+                    False,
+                    "error",
+                )
 
 
 def _valid_zone(name: str) -> bool:

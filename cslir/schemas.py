@@ -289,6 +289,12 @@ SETTINGS = Obj(
         "language": Str(LANG, "is not a language code such as en or zh"),
         "responders": MapOf(Obj("responder", {"roles": ListOf(ident()), "name": Str()})),
         "routes": Obj("default routes", {"escalate": ident(), "audit": ident()}),
+        "role_routes": MapOf(
+            ident(),
+            key_pattern=ID,
+            key_message=ID_MSG,
+            description="Role -> the route paged when an approval by that role is requested.",
+        ),
     },
     required=("cslir",),
 )
