@@ -1,0 +1,107 @@
+"""Shared by the run tests: a throw-away ops repo, cslir as a real process, the stored events.
+
+Every process gets its own HOME, store and crash-log folder under the test's tmp_path, so no
+test touches the real home directory; the only route points at 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from cslir.events import Event
+from cslir.store import Store
+
+RUN_PLAYBOOKS = Path(__file__).resolve().parent / "playbooks" / "run"
+ROUTES = """\
+cslir: 1
+routes:
+  legal-oncall:
+    channel: webhook
+    url: ${env:CSLIR_TEST_HOOK_URL}
+    secret: ${env:CSLIR_TEST_HOOK_SECRET}
+"""
+HOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # a test value, not a secret
+
+
+def make_ops(tmp_path: Path, *playbooks: str, timezone: str = "Asia/Shanghai") -> Path:
+    """An ops repo under tmp_path holding the named fixtures from tests/playbooks/run."""
+    root = tmp_path / "ops"
+    (root / "playbooks").mkdir(parents=True)
+    (root / "notifiers").mkdir()
+    (root / "cslir.yaml").write_text(f"cslir: 1\ntimezone: {timezone}\n", encoding="utf-8")
+    (root / "notifiers" / "routes.yaml").write_text(ROUTES, encoding="utf-8")
+    for name in playbooks:
+        shutil.copy(RUN_PLAYBOOKS / f"{name}.yaml", root / "playbooks" / f"{name}.yaml")
+    return root
+
+
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "store" / "cslir.db"
+
+
+def cslir_env(
+    tmp_path: Path, root: Path, *, actor: str = "alice", hook: str = ""
+) -> dict[str, str]:
+    """The environment of a cslir process: this test's root, store, home and crash folder."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "TERM": "xterm",
+        "NO_COLOR": "1",
+        "CSLIR_ROOT": str(root),
+        "CSLIR_STORE": str(store_path(tmp_path)),
+        "CSLIR_CRASH_DIR": str(tmp_path),
+        "CSLIR_RESPONDER": actor,
+        "CSLIR_NOTIFY_EXIT_WAIT": "1",
+        "CSLIR_TEST_HOOK_URL": hook or "http://127.0.0.1:9/unused",
+        "CSLIR_TEST_HOOK_SECRET": HOOK_SECRET,
+    }
+    return env
+
+
+def cslir_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cslir", *args]
+
+
+def cslir(
+    *args: str,
+    env: dict[str, str],
+    cwd: Path,
+    stdin: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run cslir to completion; stdin is a pipe (never a terminal) holding ``stdin``."""
+    return subprocess.run(
+        cslir_argv(*args),
+        env=env,
+        cwd=cwd,
+        input=stdin or "",
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def stored_events(tmp_path: Path, run_id: str) -> list[Event]:
+    with Store(store_path(tmp_path)) as store:
+        return store.events(run_id)
+
+
+def only_run(tmp_path: Path) -> str:
+    with Store(store_path(tmp_path)) as store:
+        runs = store.runs()
+    assert len(runs) == 1, runs
+    return runs[0].id
+
+
+def outcomes(events: list[Event], type: str = "step.done") -> Counter[str]:
+    """How many times each step got an event of ``type``."""
+    return Counter(str(e.data.get("step")) for e in events if e.type == type)
