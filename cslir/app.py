@@ -24,7 +24,11 @@ class App:
 
         run_id = self.store.resolve_run(run_prefix)
         return RunSession(
-            self.store, run_id, self.actor, on_notify=on_notify_for(self.settings, self.store)
+            self.store,
+            run_id,
+            self.actor,
+            on_notify=on_notify_for(self.settings, self.store),
+            role_routes=self.settings.role_routes,
         )
 
     def roles_of(self, actor: str) -> list[str] | None:
@@ -36,10 +40,13 @@ class App:
 
 def make_app(ctx: click.Context, as_: str | None) -> App:
     from cslir.cli import ctx_options
+    from cslir.notifyhook import stop_workers
 
     opts = ctx_options(ctx)
     settings = load_settings(opts.get("root"), lang=opts.get("lang"))
     actor = as_ or default_actor(os.environ)
+    # When the command ends, the delivery worker gets a short grace; the rest stays queued.
+    ctx.call_on_close(stop_workers)
     return App(settings, Store(settings.store), actor)
 
 

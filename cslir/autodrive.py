@@ -226,7 +226,7 @@ def _answer(
         choice = ans.get("choice", step.default if step.default is not None else choices[0].value)
         session.record(lambda s: actions.decide(s, sid, choice, ans.get("rationale")))
     elif step.kind == "approval":
-        session.record(lambda s: actions.request_approval(s, sid))
+        session.request_approval(sid)
         approver = str(ans.get("approved_by") or "auto-approver")
         session.record(
             lambda s: actions.approve(

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "note": ("record", "note", "Add a note to a run's record."),
     "evidence": ("record", "evidence", "Add a file to a run's evidence."),
     "approve": ("record", "approve", "Sign off an approval step."),
+    "notify": ("notify", "notify", "Page routes: list, test, show deliveries, flush the outbox."),
 }
 
 

@@ -101,6 +101,7 @@ class RunSession:
         now: Now = utcnow,
         evidence_dir: Path | None = None,
         on_notify: Callable[[Event], None] | None = None,
+        role_routes: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.run_id = run_id
@@ -108,6 +109,7 @@ class RunSession:
         self.now = now
         self.evidence_dir = evidence_dir or Path(store.path).parent / "evidence"
         self.on_notify = on_notify
+        self.role_routes = dict(role_routes or {})  # role -> route paged for its approvals
         self._state: RunState | None = None
         self._running: set[str] = set()  # command steps this session is running now
 
@@ -256,6 +258,26 @@ class RunSession:
         return self.record(
             lambda s: [("notify.requested", {"route": route, "message": message, "reason": "page"})]
         )
+
+    def request_approval(self, step_id: str) -> list[Event]:
+        """Ask for an approval and, if cslir.yaml routes that role, page it in the same commit."""
+
+        def build(s: RunState) -> actions.Events:
+            items = actions.request_approval(s, step_id)
+            step = s.playbook.step(step_id)
+            route = self.role_routes.get(step.by or "")
+            if items and route:
+                title = localize(step.title) or step_id
+                message = (
+                    f"Approval needed from the {step.by} role: {title} "
+                    f"(run {self.run_id}, {localize(s.playbook.title)}). "
+                    f"Sign off with: cslir approve {self.run_id} {step_id} --as NAME"
+                )
+                data = {"route": route, "message": message, "step": step_id, "reason": "approval"}
+                items.append(("notify.requested", data))
+            return items
+
+        return self.record(build)
 
     def add_evidence(
         self, path: Path | None = None, *, text: str | None = None, step_id: str | None = None

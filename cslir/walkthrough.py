@@ -143,7 +143,7 @@ class Walkthrough:
                 self.announce(e)
             return True
         if step.kind == "approval" and not st.steps[step.id].requested_by and self.role != step.by:
-            self.s.record(lambda s: actions.request_approval(s, step.id))
+            self.s.request_approval(step.id)
             self.term.say(
                 f"  approval requested from the {step.by} role: they run "
                 f"`cslir approve {self.s.run_id} {step.id} --as NAME`",
@@ -278,12 +278,17 @@ class Walkthrough:
             self.say(f"  → paging {d['route']}: {d['message']}", "magenta")
         elif e.type == "step.done" and e.actor == "cslir":
             self.say(f"  ✓ {d['step']}: {d.get('reason', 'done')}", "green")
+        elif e.type == "notify.failed":
+            then = f"fell back to {d['fallback']}" if d.get("fallback") else "no fallback"
+            self.say(f"⚠ paging {d['route']} failed: {d['detail']}; {then}", "red", "bold")
 
     def show_others(self, st: RunState) -> None:
         if st.last_seq <= self.seen_seq:
             return
         for e in self.s.store.iter_events(self.s.run_id, self.seen_seq):
-            if e.actor not in (self.s.actor, "cslir"):
+            if e.type == "notify.failed":  # the delivery worker's news: a page did not arrive
+                self.announce(e)
+            elif e.actor not in (self.s.actor, "cslir"):
                 what = e.data.get("step") or e.data.get("text") or ""
                 self.say(f"  ↳ {e.actor}: {e.type} {what}".rstrip(), "cyan")
                 self.shown = None
