@@ -61,7 +61,10 @@ def finish_command(state: RunState, step_id: str, result: dict[str, Any]) -> Eve
     if state.closed or state.steps[step_id].status != "running":
         return items
     if result.get("exit") == 0:
-        return [*items, ("step.done", {"step": step_id})]
+        done: dict[str, Any] = {"step": step_id}
+        if result.get("simulated"):
+            done["reason"] = "simulated in drill"
+        return [*items, ("step.done", done)]
     return [*items, ("step.failed", {"step": step_id, "reason": str(result.get("summary"))})]
 
 
