@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from cslir.console import Term
+from cslir.diagnostics import Diagnostic, did_you_mean
 from cslir.engine import actions
 from cslir.engine.state import RunState
 from cslir.errors import InvalidInput, UsageError
@@ -30,38 +31,88 @@ from cslir.runs import RunSession
 ANSWER_KEYS = {"outcome", "reason", "choice", "rationale", "evidence", "approved_by", "note"}
 
 
-def load_answers(path: Path) -> dict[str, Any]:
+def load_answers(path: Path, playbook: Playbook | None = None) -> dict[str, Any]:
+    """Read an answers file: its data, or every problem in it at once, located."""
     from cslir import yamlload
+    from cslir.validate import display
 
+    shown = display(path)
     try:
-        doc = yamlload.load(path)
+        doc = yamlload.load(path, display=shown)
     except yamlload.YamlError as e:
-        raise InvalidInput(e.diagnostic.format()) from None
+        problems = [e.diagnostic]
+    else:
+        problems = sorted(_answer_problems(doc, playbook, path.parent))
+    if problems:
+        listing = "\n".join(d.format() for d in problems)
+        raise InvalidInput(f"{shown} has {len(problems)} error(s); fix them first:\n{listing}")
+    data: dict[str, Any] = doc.data
+    return data
+
+
+def _answer_problems(doc: Any, pb: Playbook | None, base: Path) -> Iterator[Diagnostic]:
+    def at(where: tuple[Any, ...], message: str, *, key: bool = False) -> Diagnostic:
+        line, col = doc.loc(where, key=key)
+        return Diagnostic(doc.path, line, col, "error", message)
+
     data = doc.data
     for key in data:
         if key not in ("inputs", "steps"):
-            line, col = doc.loc((key,), key=True)
-            raise InvalidInput(
-                f"{path}:{line}:{col}: error: unknown key '{key}' "
-                "(an answers file has inputs: and steps:)"
-            )
-    for sid, ans in (data.get("steps") or {}).items():
-        line, col = doc.loc(("steps", sid), key=True)
+            hint = did_you_mean(str(key), ("inputs", "steps"))
+            yield at((key,), f"unknown key '{key}'{hint}; an answers file has inputs: and steps:",
+                     key=True)  # fmt: skip
+    inputs, steps = data.get("inputs") or {}, data.get("steps") or {}
+    if not isinstance(inputs, dict):
+        yield at(("inputs",), "inputs: must map input names to values")
+    elif pb is not None:
+        yield from _input_problems(at, inputs, pb)
+    if not isinstance(steps, dict):
+        yield at(("steps",), "steps: must map step ids to answers such as {outcome: done}")
+        return
+    ids = [s.id for s in pb.steps] if pb is not None else None
+    for sid, ans in steps.items():
+        if ids is not None and sid not in ids:
+            yield at(("steps", sid), f"the playbook has no step '{sid}'{did_you_mean(sid, ids)}",
+                     key=True)  # fmt: skip
         if not isinstance(ans, dict):
-            raise InvalidInput(
-                f"{path}:{line}:{col}: error: answer for step '{sid}' must be "
-                "a mapping such as {outcome: done}"
-            )
+            yield at(("steps", sid), f"answer for step '{sid}' must be a mapping such as "
+                     "{outcome: done}")  # fmt: skip
+            continue
         for k in ans:
             if k not in ANSWER_KEYS:
-                line, col = doc.loc(("steps", sid, k), key=True)
-                raise InvalidInput(
-                    f"{path}:{line}:{col}: error: unknown answer key '{k}' "
-                    f"(use {', '.join(sorted(ANSWER_KEYS))})"
+                hint = (
+                    did_you_mean(str(k), ANSWER_KEYS) or f" (use {', '.join(sorted(ANSWER_KEYS))})"
                 )
+                yield at(("steps", sid, k), f"unknown answer key '{k}'{hint}", key=True)
         if ans.get("outcome", "done") not in ("done", "skip", "fail"):
-            raise InvalidInput(f"{path}:{line}:{col}: error: outcome must be done, skip or fail")
-    return data
+            yield at(("steps", sid, "outcome"), "outcome must be done, skip or fail")
+        ev = ans.get("evidence")
+        if ev is not None and not (isinstance(ev, dict) and (ev.get("text") or ev.get("file"))):
+            yield at(("steps", sid, "evidence"), "evidence must be {text: ...} or {file: PATH}")
+        elif isinstance(ev, dict) and ev.get("file"):
+            found = base / str(ev["file"])  # relative to the answers file
+            if not found.is_file():
+                yield at(("steps", sid, "evidence", "file"), f"no such file: {found}")
+            ev["file"] = str(found)
+        if pb is not None and "choice" in ans and sid in (ids or ()):
+            step = pb.step(sid)
+            choices = [c.value for c in pb.choices_of(step)]
+            if step.kind == "decision" and str(ans["choice"]).lower() not in choices:
+                yield at(("steps", sid, "choice"), f"'{ans['choice']}' is not a choice of "
+                         f"'{sid}': {', '.join(choices)}")  # fmt: skip
+
+
+def _input_problems(at: Any, inputs: dict[str, Any], pb: Playbook) -> Iterator[Diagnostic]:
+    for name, value in inputs.items():
+        spec = pb.inputs.get(name)
+        if spec is None:
+            hint = did_you_mean(str(name), pb.inputs)
+            yield at(("inputs", name), f"the playbook has no input '{name}'{hint}", key=True)
+            continue
+        try:
+            parse_value(spec.type, value, [c.value for c in spec.choices])
+        except InputValueError as e:
+            yield at(("inputs", name), f"input '{name}': {e}")
 
 
 def decision_inputs(pb: Playbook) -> set[str]:

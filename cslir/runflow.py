@@ -30,7 +30,7 @@ def start_run(
 ) -> int:
     pb = load_playbook(path, app.settings.root)
     term = Term(stdin=stdin)
-    ans = load_answers(answers) if answers else None
+    ans = load_answers(answers, pb) if answers else None
     if not term.interactive and not auto and ans is None:
         # refuse before opening a run that nobody could walk through
         raise UsageError(
@@ -76,7 +76,7 @@ def continue_run(
             )
     if not joining:
         session.record(lambda s: [("run.resumed", {})] if s.paused else [])
-    ans = load_answers(answers) if answers else None
+    ans = load_answers(answers, pb) if answers else None
     return _go(app, session, term, ans, auto=auto, role=role, environ=environ)
 
 
