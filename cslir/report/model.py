@@ -1,0 +1,341 @@
+"""The report's data, built from a run's events alone: one dict that every format renders.
+
+``build_report`` folds the events (the playbook comes from the run.opened snapshot) and reads no
+clock of its own: the report is rendered as of a time passed in, by default the time of the last
+event, so a report of a closed run is the same every time it is made.
+
+Memory stays flat as runs grow: the fold is fed a page at a time and the per-event sections
+(timeline, notes, notifications, command outputs, evidence) are ``Rows`` that read the events
+again from ``source`` when they are rendered, rather than lists held in memory.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from datetime import datetime
+from itertools import islice, takewhile
+from typing import Any
+
+from cslir.durations import parse_duration
+from cslir.engine.clocks import ClockView, views
+from cslir.engine.state import RunState, advance, fold
+from cslir.errors import InvalidInput
+from cslir.events import Event, format_at
+from cslir.model import localize
+from cslir.report import leniency
+from cslir.report.improvements import Improvements
+from cslir.report.labels import labels
+from cslir.report.sections import Describer, Row, Rows, Source, notification_row
+
+REPORT_VERSION = 1
+PAGE = 500  # events folded at a time
+
+NOTE_TYPES = ("note.added",)
+EVIDENCE_TYPES = ("evidence.added",)
+NOTIFY_TYPES = ("notify.requested",)
+COMMAND_TYPES = ("command.finished",)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return format_at(moment) if moment is not None else None
+
+
+def _seconds(a: datetime | None, b: datetime | None) -> int | None:
+    return round((b - a).total_seconds()) if a is not None and b is not None else None
+
+
+class _Collector:
+    """What the report needs from the events beyond the fold, gathered in the same pass."""
+
+    def __init__(self) -> None:
+        self.types: Counter[str] = Counter()
+        self.actors: Counter[str] = Counter()
+        self.started: set[str] = set()  # steps whose start was recorded, not inferred
+        self.decisions: list[Event] = []
+        self.approvals: dict[str, dict[str, Event]] = {}
+        self.deliveries: dict[int, Row] = {}
+        self._pending: dict[str, deque[int]] = {}
+        self.improvements = Improvements()
+        self.recorded_sha256 = ""
+
+    def see(self, e: Event) -> None:
+        self.types[e.type] += 1
+        if e.actor != "cslir":
+            self.actors[e.actor] += 1
+        step = e.data.get("step")
+        if e.type in ("step.started", "approval.requested") and isinstance(step, str):
+            self.started.add(step)
+        if e.type == "run.opened":
+            snapshot = e.data.get("playbook")
+            if isinstance(snapshot, dict):
+                self.recorded_sha256 = str(snapshot.get("sha256", ""))
+        elif e.type == "decision.made":
+            self.decisions.append(e)
+        elif e.type.startswith("approval.") and isinstance(step, str):
+            self.approvals.setdefault(step, {})[e.type] = e
+        elif e.type == "notify.requested":
+            self._pending.setdefault(str(e.data.get("route", "")), deque()).append(e.seq)
+        elif e.type in ("notify.delivered", "notify.failed"):
+            self._delivery(e)
+        elif e.type.startswith("improvement."):
+            self.improvements.see(e)
+
+    def _delivery(self, e: Event) -> None:
+        # A delivery event names its request by seq when it can (request_seq); otherwise the
+        # oldest undelivered request to the same route is taken to be the one settled. The
+        # outbox's "resolve" of a PagerDuty incident answers no request.
+        d = e.data
+        if d.get("event") == "resolve":
+            return
+        queue = self._pending.get(str(d.get("route", "")), deque())
+        named = (d[k] for k in ("request_seq", "event_seq") if isinstance(d.get(k), int))
+        target = next(named, None)
+        if target is None and queue:
+            target = queue[0]
+        if target is None:
+            return
+        if target in queue:
+            queue.remove(target)
+        failed = e.type == "notify.failed"
+        error = d.get("detail") or d.get("error") or d.get("last_error")
+        attempts = d.get("attempts")
+        fallback = d.get("fallback")
+        self.deliveries[int(target)] = {
+            "status": "failed" if failed else "delivered",
+            "at": e.at,
+            "attempts": attempts if isinstance(attempts, int) else None,
+            "error": str(error) if error and failed else None,
+            "fallback": fallback if isinstance(fallback, str) else None,
+        }
+
+
+def _pages(events: Iterator[Event]) -> Iterator[list[Event]]:
+    while page := list(islice(events, PAGE)):
+        yield page
+
+
+def _fold(source: Source) -> tuple[RunState, _Collector]:
+    events = iter(source())
+    first = next(events, None)
+    if first is None or first.type != "run.opened":
+        raise InvalidInput("the run's record does not start with run.opened; it cannot be reported")
+    seen = _Collector()
+    seen.see(first)
+    state = fold([first])
+    for page in _pages(events):
+        advance(state, page)
+        for e in page:
+            seen.see(e)
+        # The report reads these again from the source, section by section; drop the fold's
+        # copies so that memory does not grow with the run.
+        state.notes.clear()
+        state.evidence.clear()
+        state.notifications.clear()
+    return state, seen
+
+
+def report_time(
+    state: RunState, at: datetime | None, clock: Callable[[], datetime] | None
+) -> datetime:
+    """The time the report is rendered as of: ``at`` if given; else the last event's time if
+    the run is closed or no clock is given; else the clock's time."""
+    if at is not None:
+        return at
+    last = state.last_at or state.opened_at
+    return last if state.closed or clock is None else clock()
+
+
+def build_report(
+    source: Source,
+    *,
+    lang: str = "en",
+    at: datetime | None = None,
+    clock: Callable[[], datetime] | None = None,
+    default_tz: str | None = None,
+) -> dict[str, Any]:
+    """The report of the run whose events ``source()`` yields (each call reads them afresh)."""
+    table = labels(lang)
+    state, seen = _fold(source)
+    last = state.last_seq
+
+    def source_upto() -> Iterator[Event]:
+        # Sections read the events again later: stop where the fold stopped, so a run that
+        # moves on while the report is written still gets one consistent report.
+        return takewhile(lambda e: e.seq <= last, source())
+
+    def rows(types: tuple[str, ...], make: Callable[[Event], Row]) -> Rows:
+        return Rows(source_upto, types, make, sum(seen.types[t] for t in types))
+
+    now = report_time(state, at, clock)
+    pb = state.playbook
+    say = Describer(pb, table, lang)
+    clocks = [_clock(v, now, say) for v in views(state, now)]
+    steps = [_step(state, sid, seen, say) for sid in state.steps]
+    improvements = seen.improvements.rows()
+    report: dict[str, Any] = {
+        "report_version": REPORT_VERSION,
+        "lang": lang,
+        "as_of": _iso(now),
+        "timezone": state.timezone or default_tz or "UTC",
+        "overview": {
+            "run": state.run_id,
+            "playbook": _playbook(state, seen.recorded_sha256, lang),
+            "mode": state.mode,
+            "responders": [{"name": n, "events": c} for n, c in seen.actors.items()],
+            "started": _iso(state.opened_at),
+            "closed": _iso(state.closed_at),
+            "duration_seconds": _seconds(state.opened_at, state.closed_at or now),
+        },
+        "inputs": _inputs(state, say),
+        "summary": _summary(clocks, steps),
+        "clocks": clocks,
+        "steps": steps,
+        "decisions": [_decision(e, say) for e in seen.decisions],
+        "approvals": [_approval(sid, got, say) for sid, got in seen.approvals.items()],
+        "notes": rows(NOTE_TYPES, say.note_row),
+        "notifications": rows(NOTIFY_TYPES, notification_row(seen.deliveries)),
+        "commands": rows(COMMAND_TYPES, say.command_row),
+        "evidence": rows(EVIDENCE_TYPES, say.evidence_row),
+        "leniency": leniency.build(state, clocks, steps, improvements, say),
+        "improvements": improvements,
+        "timeline": rows(tuple(seen.types), say.timeline_row),
+        "chain": {
+            "head": state.head,
+            "events": state.last_seq,
+            "verify": f"cslir verify {state.run_id}",
+        },
+    }
+    return report
+
+
+def _playbook(state: RunState, recorded_sha256: str, lang: str) -> dict[str, Any]:
+    pb = state.playbook
+    return {
+        "id": pb.id,
+        "title": localize(pb.title, lang),
+        "summary": localize(pb.summary, lang) or None,
+        "version": pb.version,
+        "sha256": recorded_sha256,
+        # False only if the snapshot was altered; the hash chain would then fail as well.
+        "sha256_matches_text": recorded_sha256 == pb.sha256,
+        "path": pb.path or None,
+        "basis": list(pb.basis),
+    }
+
+
+def _inputs(state: RunState, say: Describer) -> list[Row]:
+    out = []
+    for name, spec in state.playbook.inputs.items():
+        value = state.inputs.get(name)
+        if spec.type == "datetime" and isinstance(value, str):
+            with suppress(ValueError):  # one spelling for every time in the report
+                value = format_at(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        label = None
+        if spec.type == "choice" and value is not None:
+            label = next(
+                (localize(c.label, say.lang) for c in spec.choices if c.value == value and c.label),
+                None,
+            )
+        out.append({"name": name, "type": spec.type, "value": value, "label": label})
+    return out
+
+
+def _summary(clocks: list[Row], steps: list[Row]) -> dict[str, int]:
+    c = Counter(x["state"] for x in clocks)
+    s = Counter(x["status"] for x in steps)
+    return {
+        "clocks_met": c["met"],
+        "clocks_missed": c["missed"] + c["overdue"],
+        "clocks_open": c["running"] + c["not-started"],
+        "steps_done": s["done"],
+        "steps_skipped": s["skipped"],
+        "steps_failed": s["failed"],
+        "steps_open": sum(s.values()) - s["done"] - s["skipped"] - s["failed"] - s["n/a"],
+        "steps_na": s["n/a"],
+    }
+
+
+def _clock(v: ClockView, now: datetime, say: Describer) -> Row:
+    if v.stopped_at is not None and v.due_at is not None:
+        margin = _seconds(v.stopped_at, v.due_at)
+    elif v.due_at is not None and v.state in ("running", "overdue"):
+        margin = _seconds(now, v.due_at)
+    else:
+        margin = None
+    return {
+        "id": v.id,
+        "title": say.clock_title(v.id),
+        "basis": list(v.clock.basis),
+        "confidence": v.clock.confidence,
+        "recipient": localize(v.clock.recipient, say.lang) or None,
+        "applies": v.applies,
+        "state": v.state,
+        "rule": v.due_text,
+        "started": _iso(v.started_at),
+        "due": _iso(v.due_at),
+        "stopped": _iso(v.stopped_at),
+        "stopped_by": v.stopped_by,
+        "margin_seconds": margin,
+        "provisional": v.provisional,
+    }
+
+
+def _step(state: RunState, step_id: str, seen: _Collector, say: Describer) -> Row:
+    step = state.playbook.step(step_id)
+    s = state.steps[step_id]
+    owner = step.owner or step.by
+    started = s.started_at if step_id in seen.started else None
+    estimate = parse_duration(step.estimate).seconds if step.estimate else None
+    return {
+        "id": step_id,
+        "title": say.step_title(step_id),
+        "kind": step.kind,
+        "owner": owner,
+        "owner_title": localize(state.playbook.roles.get(owner or ""), say.lang) or None,
+        "actor": s.actor,
+        "status": s.status,
+        "started": _iso(started),
+        "ended": _iso(s.ended_at),
+        "duration_seconds": _seconds(started, s.ended_at),
+        "estimate": step.estimate,
+        "estimate_seconds": estimate,
+        "reason": s.reason,
+        "attempts": s.attempts,
+        "evidence": len(s.evidence),
+        "stops": list(step.stops),
+    }
+
+
+def _decision(e: Event, say: Describer) -> Row:
+    d = e.data
+    step = str(d.get("step", ""))
+    return {
+        "seq": e.seq,
+        "at": e.at,
+        "actor": e.actor,
+        "step": step,
+        "title": say.step_title(step),
+        "input": d.get("input"),
+        "value": d.get("value"),
+        "label": say.choice_label(step, d.get("value")),
+        "rationale": d.get("rationale"),
+    }
+
+
+def _approval(step_id: str, got: dict[str, Event], say: Describer) -> Row:
+    asked, granted = got.get("approval.requested"), got.get("approval.granted")
+    role = granted.data.get("role") if granted else None
+    if role is None and asked is not None:
+        role = asked.data.get("by")
+    return {
+        "step": step_id,
+        "title": say.step_title(step_id),
+        "role": role,
+        "requested_by": asked.actor if asked else None,
+        "requested_at": asked.at if asked else None,
+        "granted_by": granted.actor if granted else None,
+        "granted_at": granted.at if granted else None,
+        "rationale": granted.data.get("rationale") if granted else None,
+    }

@@ -1,0 +1,239 @@
+"""Render a report as Markdown or HTML (Jinja2 in its sandbox) or as JSON, streamed.
+
+Templates ship in ``cslir/templates`` and a ``--template DIR`` holding ``report.md.j2`` or
+``report.html.j2`` overrides them. They run in ``SandboxedEnvironment`` with ``StrictUndefined``
+(a missing name is an error, never a blank in a record shown to a regulator); HTML is
+autoescaped, and Markdown output escapes the characters that would turn recorded text into
+markup. Output is written a piece at a time, so a long run never sits in memory as one string.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from cslir.durations import format_span
+from cslir.errors import InvalidInput
+from cslir.events import parse_at
+from cslir.report import chart
+from cslir.report.labels import labels, state_word
+from cslir.report.sections import Rows, materialize
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
+
+FORMATS = ("md", "html", "json")
+TEMPLATES = {"md": "report.md.j2", "html": "report.html.j2"}
+Write = Callable[[str], object]
+
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
+_ZH_UNITS = {"d": "天", "h": "小时", "m": "分", "s": "秒"}
+
+
+def render(
+    report: Mapping[str, Any], fmt: str, write: Write, *, template_dir: Path | None = None
+) -> None:
+    """Write ``report`` in ``fmt`` (md, html or json) through ``write``, piece by piece."""
+    if fmt == "json":
+        write_json(report, write)
+        write("\n")
+        return
+    if fmt not in TEMPLATES:
+        raise InvalidInput(f"unknown report format '{fmt}'; choose one of {', '.join(FORMATS)}")
+    from jinja2 import TemplateError, TemplateNotFound
+
+    name = TEMPLATES[fmt]
+    try:
+        env = environment(fmt, report, template_dir)
+        template = env.get_template(name)
+        table = labels(report["lang"])
+        context: dict[str, Any] = {"r": report, "t": table}
+        if fmt == "html":
+            context["chart"] = chart.build(materialize(_small(report)), env.filters["word"])
+        for piece in template.generate(context):
+            write(piece)
+    except TemplateNotFound:
+        raise InvalidInput(f"no template {name} in {template_dir} or cslir's own") from None
+    except TemplateError as e:
+        where = f"{getattr(e, 'filename', None) or name}"
+        line = getattr(e, "lineno", None)
+        raise InvalidInput(f"{where}{f':{line}' if line else ''}: template error: {e}") from None
+    except Exception as e:
+        if template_dir is None:
+            raise  # a bug in cslir's own template: the funnel's crash log, not a user error
+        raise InvalidInput(f"{name} in {template_dir}: template error: {e}") from None
+
+
+def render_text(report: Mapping[str, Any], fmt: str, *, template_dir: Path | None = None) -> str:
+    parts: list[str] = []
+    render(report, fmt, parts.append, template_dir=template_dir)
+    return "".join(parts)
+
+
+def write_file(
+    report: Mapping[str, Any], fmt: str, path: Path, *, template_dir: Path | None = None
+) -> None:
+    """Write the report to ``path``, replacing it only once the whole report is written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            render(report, fmt, f.write, template_dir=template_dir)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise InvalidInput(f"{path}: cannot be written: {e.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _small(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of the report the chart reads (none of the per-event sections)."""
+    keys = ("as_of", "timezone", "overview", "clocks", "steps")
+    return {k: report[k] for k in keys}
+
+
+# -- Jinja2 -------------------------------------------------------------------------------------
+
+
+def environment(
+    fmt: str, report: Mapping[str, Any], template_dir: Path | None
+) -> SandboxedEnvironment:
+    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    own = FileSystemLoader(str(files("cslir").joinpath("templates")))
+    loaders = [FileSystemLoader(str(template_dir)), own] if template_dir else [own]
+    env = SandboxedEnvironment(
+        loader=ChoiceLoader(loaders),
+        undefined=StrictUndefined,
+        autoescape=fmt == "html",
+        finalize=_md_escape if fmt == "md" else None,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(filters(report["lang"], report["timezone"], html=fmt == "html"))
+    return env
+
+
+class Raw(str):
+    """Markdown a filter built on purpose (a fenced block), exempt from escaping."""
+
+
+def _md_escape(value: Any) -> Any:
+    """Recorded text is shown as written, never read as Markdown or HTML."""
+    if isinstance(value, str) and not isinstance(value, Raw):
+        return _MD_SPECIAL.sub(r"\\\1", value)
+    return value
+
+
+def fence(text: str) -> Raw:
+    """A fenced code block that no backticks in ``text`` can close early."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    marks = "`" * max(3, longest + 1)
+    return Raw(f"{marks}\n{text.rstrip()}\n{marks}")
+
+
+def filters(lang: str, tz_name: str, *, html: bool = False) -> dict[str, Callable[..., str]]:
+    """The template filters: times in the run's zone and UTC, spans, state words, margins."""
+    table = labels(lang)
+    tz = ZoneInfo(tz_name)
+    none = table["nothing"]
+    # In HTML a narrow column may wrap a time after its date, never inside the time itself.
+    tie = "\u00a0" if html else " "
+
+    def when(at: str | None) -> str:
+        if not at:
+            return none
+        local = _moment(at).astimezone(tz)
+        offset = local.strftime("%z")
+        return f"{local:%Y-%m-%d} {local:%H:%M:%S}{tie}{offset[:3]}:{offset[3:]}"
+
+    def utc(at: str | None) -> str:
+        return f"{_moment(at).astimezone(UTC):%Y-%m-%d %H:%M:%S}Z" if at else none
+
+    def span(seconds: float | None) -> str:
+        if seconds is None:
+            return none
+        text = format_span(seconds)
+        if lang == "zh":
+            text = re.sub(r"(\d+)([dhms])", lambda m: m[1] + _ZH_UNITS[m[2]], text).replace(" ", "")
+        return text
+
+    def word(code: str | None) -> str:
+        return state_word(table, code)
+
+    def margin(row: Mapping[str, Any]) -> str:
+        seconds = row.get("margin_seconds")
+        if seconds is None:
+            return none
+        if seconds < 0:
+            return table["late"].format(span=span(-seconds))
+        key = "left" if row.get("state") in ("running", "overdue") else "early"
+        return table[key].format(span=span(seconds))
+
+    def against(row: Mapping[str, Any]) -> str:
+        took, planned = row.get("duration_seconds"), row.get("estimate_seconds")
+        if took is None:
+            return none
+        if not planned:
+            return span(took)
+        diff = took - planned
+        key = "over" if diff > 0 else "under"
+        return f"{span(took)} / {span(planned)} ({table[key].format(span=span(abs(diff)))})"
+
+    def cell(text: Any) -> str:
+        return " ".join(str(text).split()) if text not in (None, "") else none
+
+    def short(sha: str | None) -> str:
+        return sha[:12] if sha else none
+
+    def size(n: int) -> str:
+        return f"{n:,}"
+
+    return {
+        "when": when, "utc": utc, "span": span, "word": word, "margin": margin,
+        "against": against, "cell": cell, "short": short, "size": size, "fence": fence,
+    }  # fmt: skip
+
+
+def _moment(text: str) -> datetime:
+    """An event time, or any ISO time with a zone (an input given as ``...Z``)."""
+    try:
+        return parse_at(text)
+    except ValueError:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# -- JSON, streamed -----------------------------------------------------------------------------
+
+
+def write_json(value: Any, write: Write, level: int = 0) -> None:
+    """Write ``value`` exactly as ``json.dumps(materialize(value), indent=2,
+    ensure_ascii=False)`` would, reading each ``Rows`` section as it goes."""
+    pad = "  " * (level + 1)
+    if isinstance(value, Mapping):
+        if not value:
+            write("{}")
+            return
+        sep = "{"
+        for key, item in value.items():
+            write(f"{sep}\n{pad}{json.dumps(key, ensure_ascii=False)}: ")
+            write_json(item, write, level + 1)
+            sep = ","
+        write("\n" + "  " * level + "}")
+    elif isinstance(value, list | tuple | Rows):
+        sep = "["
+        for item in value:
+            write(f"{sep}\n{pad}")
+            write_json(item, write, level + 1)
+            sep = ","
+        write("[]" if sep == "[" else "\n" + "  " * level + "]")
+    else:
+        write(json.dumps(value, ensure_ascii=False, allow_nan=False))

@@ -1,0 +1,235 @@
+"""The report's per-event sections: the timeline, notes, notifications, command outputs, evidence.
+
+Each is a ``Rows``: it knows how many rows it has (counted while the run was folded) and reads
+the events again from the source each time it is iterated, so a run of any length is rendered
+in flat memory. The sentences the timeline uses come from the label table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from cslir.events import Event
+from cslir.model import Playbook, localize
+
+Source = Callable[[], Iterable[Event]]
+Row = dict[str, Any]
+
+EXCERPT_CHARS = 1000  # of a command's output; the recorded digest covers all of it
+TIMELINE_TEXT = 200  # characters of a note or message in a timeline row
+
+
+class Rows:
+    """The rows of one section, made on demand from the events of the given types."""
+
+    def __init__(
+        self, source: Source, types: Iterable[str], make: Callable[[Event], Row], count: int
+    ) -> None:
+        self._source = source
+        self._types = frozenset(types)
+        self._make = make
+        self._count = count
+
+    def __iter__(self) -> Iterator[Row]:
+        for event in self._source():
+            if event.type in self._types:
+                yield self._make(event)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+
+def materialize(value: Any) -> Any:
+    """The report as plain JSON values (every ``Rows`` read into a list)."""
+    if isinstance(value, Mapping):
+        return {k: materialize(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | Rows):
+        return [materialize(v) for v in value]
+    return value
+
+
+def cut(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Describer:
+    """Turns events into rows, with the playbook's text in the report's language."""
+
+    def __init__(self, playbook: Playbook, table: Mapping[str, str], lang: str) -> None:
+        self.pb = playbook
+        self.t = table
+        self.lang = lang
+        self._steps = {s.id: s for s in playbook.steps}
+
+    def step_title(self, step_id: str | None) -> str:
+        step = self._steps.get(step_id or "")
+        if step is None:
+            return step_id or ""
+        return localize(step.title, self.lang) or step.id
+
+    def clock_title(self, clock_id: str) -> str:
+        clock = self.pb.clocks.get(clock_id)
+        return (localize(clock.title, self.lang) if clock else "") or clock_id
+
+    def choice_label(self, step_id: str | None, value: Any) -> str:
+        step = self._steps.get(step_id or "")
+        if step is not None:
+            for choice in self.pb.choices_of(step):
+                if choice.value == str(value).lower() or choice.value == str(value):
+                    return localize(choice.label, self.lang) or choice.value
+        return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+
+    # -- the timeline ---------------------------------------------------------------------
+
+    def timeline_row(self, e: Event) -> Row:
+        return {
+            "seq": e.seq,
+            "at": e.at,
+            "actor": e.actor,
+            "type": e.type,
+            "text": self.text(e),
+            "hash": e.hash,
+        }
+
+    def text(self, e: Event) -> str:
+        d = e.data
+        template = self.t.get(f"ev.{e.type}")
+        if template is None:
+            return cut(f"{e.type} {json.dumps(dict(d), ensure_ascii=False, sort_keys=True)}", 160)
+        fields = {k: cut(str(v), TIMELINE_TEXT) for k, v in d.items() if isinstance(v, str | int)}
+        fields.update(self._fields(e))
+        try:
+            text = template.format_map(_Blank(fields))
+        except (ValueError, IndexError):  # braces in recorded text are data, not a format
+            text = template
+        extra = d.get("reason") or d.get("rationale")
+        if isinstance(extra, str) and extra and e.type != "notify.requested":
+            text += f" — {cut(extra, TIMELINE_TEXT)}"
+        return text
+
+    def _fields(self, e: Event) -> dict[str, str]:
+        d = e.data
+        step_id = d.get("step") if isinstance(d.get("step"), str) else None
+        out = {"step": self.step_title(step_id)}
+        if e.type == "run.opened":
+            pb = d.get("playbook") or {}
+            out["title"] = localize(self.pb.title, self.lang)
+            out["sha"] = str(pb.get("sha256", ""))[:12]
+            out["mode"] = self.t.get(f"s.{d.get('mode', 'live')}", str(d.get("mode")))
+        elif e.type == "step.checked":
+            out["item"] = self._checklist_item(step_id, d.get("item"))
+        elif e.type.startswith("approval."):
+            out["role"] = str(d.get("role") or d.get("by") or "?")
+        elif e.type == "decision.made":
+            out["value"] = cut(self.choice_label(step_id, d.get("value")), TIMELINE_TEXT)
+        elif e.type in ("input.set",):
+            out["value"] = cut(json.dumps(d.get("value"), ensure_ascii=False), TIMELINE_TEXT)
+        elif e.type.startswith("clock."):
+            out["clock"] = self.clock_title(str(d.get("clock", "")))
+        elif e.type == "notify.failed":
+            error = d.get("detail") or d.get("error") or d.get("last_error") or "?"
+            out["error"] = cut(str(error), TIMELINE_TEXT)
+        return out
+
+    def _checklist_item(self, step_id: str | None, item: Any) -> str:
+        step = self._steps.get(step_id or "")
+        if step is not None and isinstance(item, int) and 0 <= item < len(step.checklist):
+            return localize(step.checklist[item], self.lang)
+        return str(item)
+
+    # -- the other sections -----------------------------------------------------------------
+
+    def note_row(self, e: Event) -> Row:
+        step = e.data.get("step")
+        return {
+            "seq": e.seq,
+            "at": e.at,
+            "actor": e.actor,
+            "step": step if isinstance(step, str) else None,
+            "text": str(e.data.get("text", "")),
+        }
+
+    def evidence_row(self, e: Event) -> Row:
+        d = e.data
+        step = d.get("step")
+        return {
+            "seq": e.seq,
+            "at": e.at,
+            "actor": e.actor,
+            "name": str(d.get("name", "")),
+            "kind": str(d.get("kind", "file")),
+            "sha256": str(d.get("sha256", "")),
+            "size": int(d.get("size") or 0),
+            "step": step if isinstance(step, str) else None,
+        }
+
+    def command_row(self, e: Event) -> Row:
+        d = e.data
+        argv = d.get("argv")
+        return {
+            "seq": e.seq,
+            "at": e.at,
+            "step": str(d.get("step", "")),
+            "title": self.step_title(str(d.get("step", ""))),
+            "argv": [str(a) for a in argv] if isinstance(argv, list) else [],
+            "simulated": bool(d.get("simulated", False)),
+            "exit": d.get("exit") if isinstance(d.get("exit"), int) else None,
+            "timed_out": bool(d.get("timed_out", False)),
+            "duration_seconds": _number(d.get("duration")),
+            "summary": str(d.get("summary", "")),
+            "stdout": _output(d, "stdout"),
+            "stderr": _output(d, "stderr"),
+        }
+
+
+def notification_row(deliveries: Mapping[int, Row]) -> Callable[[Event], Row]:
+    """Rows for notify.requested events, joined with what became of each delivery."""
+
+    def make(e: Event) -> Row:
+        d = e.data
+        got = deliveries.get(e.seq, {})
+        return {
+            "seq": e.seq,
+            "at": e.at,
+            "actor": e.actor,
+            "route": str(d.get("route", "")),
+            "reason": str(d.get("reason", "")),
+            "step": d.get("step") if isinstance(d.get("step"), str) else None,
+            "clock": d.get("clock") if isinstance(d.get("clock"), str) else None,
+            "message": str(d.get("message", "")),
+            "status": got.get("status", "pending"),
+            "status_at": got.get("at"),
+            "attempts": got.get("attempts"),
+            "error": got.get("error"),
+            "fallback": got.get("fallback"),
+        }
+
+    return make
+
+
+def _output(d: Mapping[str, Any], stream: str) -> Row:
+    text = str(d.get(stream) or "")
+    size = d.get(f"{stream}_bytes")
+    return {
+        "sha256": str(d.get(f"{stream}_sha256") or ""),
+        "bytes": size if isinstance(size, int) else len(text.encode("utf-8")),
+        "excerpt": text[:EXCERPT_CHARS],
+        "cut": len(text) > EXCERPT_CHARS or (isinstance(size, int) and size > len(text.encode())),
+    }
+
+
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+class _Blank(dict[str, str]):
+    """Format fields an event lacks as "?" rather than fail on an old or odd record."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
