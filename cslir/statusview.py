@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from cslir.durations import format_span
 from cslir.engine.clocks import views
+from cslir.events import format_at
 from cslir.model import localize
 from cslir.runs import RunSession
+
+
+def _utc(moment: datetime | None) -> str | None:
+    return format_at(moment) if moment else None
 
 
 def status_json(s: RunSession) -> dict[str, Any]:
@@ -16,23 +22,43 @@ def status_json(s: RunSession) -> dict[str, Any]:
     return {
         "run": st.run_id,
         "playbook": st.playbook.id,
+        "title": localize(st.playbook.title),
         "mode": st.mode,
+        "opened_at": _utc(st.opened_at),
+        "closed_at": _utc(st.closed_at),
         "closed": st.closed,
         "paused": st.paused,
         "last_seq": st.last_seq,
         "head": st.head,
         "inputs": st.inputs,
         "steps": [
-            {"id": sid, "status": x.status, "actor": x.actor, "reason": x.reason,
-             "waiting_for": x.waiting_for}
+            {
+                "id": sid,
+                "status": x.status,
+                "actor": x.actor,
+                "reason": x.reason,
+                "waiting_for": x.waiting_for,
+                "started_at": _utc(x.started_at),
+                "ended_at": _utc(x.ended_at),
+            }
             for sid, x in st.steps.items()
         ],
         "clocks": [
-            {"id": v.id, "state": v.state, "applies": v.applies,
-             "due": v.due_at.isoformat() if v.due_at else None,
-             "left_seconds": int(v.left.total_seconds()) if v.left is not None else None,
-             "basis": list(v.clock.basis), "confidence": v.clock.confidence,
-             "provisional": v.provisional}
+            {
+                "id": v.id,
+                "title": localize(v.clock.title) or v.id,
+                "state": v.state,
+                "applies": v.applies,
+                "started_at": _utc(v.started_at),
+                "due": _utc(v.due_at),
+                "due_local": s.local(v.due_at) if v.due_at else None,
+                "stopped_at": _utc(v.stopped_at),
+                "stopped_by": v.stopped_by,
+                "left_seconds": int(v.left.total_seconds()) if v.left is not None else None,
+                "basis": list(v.clock.basis),
+                "confidence": v.clock.confidence,
+                "provisional": v.provisional,
+            }
             for v in views(st, now)
         ],
     }
@@ -40,8 +66,10 @@ def status_json(s: RunSession) -> dict[str, Any]:
 
 def status_text(s: RunSession) -> str:
     st = s.state()
-    lines = [f"run {st.run_id} ({st.mode}{', closed' if st.closed else ''}"
-             f"{', paused' if st.paused else ''}): {localize(st.playbook.title)}"]
+    lines = [
+        f"run {st.run_id} ({st.mode}{', closed' if st.closed else ''}"
+        f"{', paused' if st.paused else ''}): {localize(st.playbook.title)}"
+    ]
     for step in st.playbook.steps:
         x = st.steps[step.id]
         who = f" by {x.actor}" if x.actor else ""
