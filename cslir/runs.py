@@ -8,8 +8,10 @@ process recorded something first, the state is refreshed and the action checked 
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import socket
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -127,7 +129,7 @@ class RunSession:
         self, build: Callable[[RunState], actions.Events], *, actor: str | None = None
     ) -> list[Event]:
         """Check an action against the latest state and append its events durably."""
-        for _ in range(20):
+        for attempt in range(200):
             st = self.state()
             items = build(st)
             if not items:
@@ -137,7 +139,11 @@ class RunSession:
             try:
                 events = self.store.append_many(self.run_id, drafts, expect_seq=st.last_seq + 1)
             except SeqConflict:
-                continue  # someone else acted first: look again and re-check
+                # someone else acted first: look again and re-check; when many processes
+                # write at once, back off a little (jittered) so that each gets its turn
+                if attempt >= 2:
+                    time.sleep(random.uniform(0, min(0.05, 0.0005 * 2**attempt)))
+                continue
             advance(st, events)  # our own events, as stored: no need to read them back
             for e in events:
                 if e.type == "notify.requested" and self.on_notify:
