@@ -24,11 +24,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "join": ("run", "join", "Join a run from another terminal (optionally one role)."),
     "runs": ("inspect", "runs", "List the runs in the store."),
     "status": ("inspect", "status", "Show every step and clock of a run."),
-    "verify": ("inspect", "verify", "Recompute a run's hash chain."),
+    "verify": ("inspect", "verify", "Recompute a run's hash chain, or check a bundle offline."),
     "step": ("record", "step", "Record a step's outcome from another terminal."),
     "note": ("record", "note", "Add a note to a run's record."),
     "evidence": ("record", "evidence", "Add a file to a run's evidence."),
     "approve": ("record", "approve", "Sign off an approval step."),
+    "report": ("report", "report", "Render a run's after-action record (md, html, json)."),
+    "export": ("report", "export", "Write a run's record as a bundle that verifies offline."),
+    "improve": ("improve", "improve", "Add, close or list a run's improvement items."),
     "notify": ("notify", "notify", "Page routes: list, test, show deliveries, flush the outbox."),
 }
 

@@ -94,6 +94,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "yes": ("yes", "是"),
     "no": ("no", "否"),
     "fallback": ("then paged {route}", "改为通知 {route}"),
+    "page_route": ("Page {route}", "通知 {route}"),
     "nothing": ("—", "—"),
     "head": ("Head of the hash chain", "哈希链末端"),
     "events_count": ("Events", "事件数"),

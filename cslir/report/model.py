@@ -332,7 +332,7 @@ def _approval(step_id: str, got: dict[str, Event], say: Describer) -> Row:
     return {
         "step": step_id,
         "title": say.step_title(step_id),
-        "role": role,
+        "role": say.role_title(role),
         "requested_by": asked.actor if asked else None,
         "requested_at": asked.at if asked else None,
         "granted_by": granted.actor if granted else None,

@@ -71,7 +71,16 @@ class Describer:
         step = self._steps.get(step_id or "")
         if step is None:
             return step_id or ""
-        return localize(step.title, self.lang) or step.id
+        title = localize(step.title, self.lang)
+        if not title and step.kind == "notify" and step.route:
+            title = self.t["page_route"].format(route=step.route)
+        return title or step.id
+
+    def role_title(self, role: str | None) -> str | None:
+        """A role as the playbook names it in this language, else its id."""
+        if not role:
+            return None
+        return localize(self.pb.roles.get(role), self.lang) or role
 
     def clock_title(self, clock_id: str) -> str:
         clock = self.pb.clocks.get(clock_id)
@@ -125,7 +134,7 @@ class Describer:
         elif e.type == "step.checked":
             out["item"] = self._checklist_item(step_id, d.get("item"))
         elif e.type.startswith("approval."):
-            out["role"] = str(d.get("role") or d.get("by") or "?")
+            out["role"] = self.role_title(d.get("role") or d.get("by")) or "?"
         elif e.type == "decision.made":
             out["value"] = cut(self.choice_label(step_id, d.get("value")), TIMELINE_TEXT)
         elif e.type in ("input.set",):

@@ -1,0 +1,133 @@
+"""The record: ``cslir report``, ``cslir export``, and the bundle half of ``cslir verify``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cslir.app import App, make_app
+
+FORMATS = ("md", "html", "json")
+LANGS = ("en", "zh")
+
+lang_option = click.option(
+    "--lang",
+    type=click.Choice(LANGS),
+    help="Language of the labels and of the playbook's text (default: the settings' language).",
+)
+template_option = click.option(
+    "--template",
+    "template_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="A directory whose report.md.j2 / report.html.j2 replace cslir's own templates.",
+)
+
+
+def _report(app: App, run_id: str, lang: str | None) -> dict[str, Any]:
+    from cslir.report.model import build_report
+    from cslir.runs import utcnow
+
+    language = lang or app.settings.language
+    return build_report(
+        lambda: app.store.iter_events(run_id),
+        lang=language if language in LANGS else "en",
+        clock=utcnow,  # only for a run still open; a closed run is reported as of its last event
+        default_tz=app.settings.timezone,
+    )
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="md",
+    show_default=True,
+    help="Markdown for a wiki, one self-contained HTML file, or versioned JSON.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (default: standard output).",
+)
+@lang_option
+@template_option
+@click.pass_context
+def report(ctx: click.Context, run_id: str, fmt: str, output: Path | None, lang: str | None,
+           template_dir: Path | None) -> None:  # fmt: skip
+    """Render RUN's after-action record from its event log alone."""
+    from cslir.report.render import render, write_file
+
+    app = make_app(ctx, None)
+    data = _report(app, app.store.resolve_run(run_id), lang)
+    if output is None:
+        stdout = sys.stdout.buffer  # UTF-8 whatever the locale: the report may be Chinese
+
+        def write(text: str) -> None:
+            stdout.write(text.encode("utf-8"))
+
+        render(data, fmt, write, template_dir=template_dir)
+        stdout.flush()
+        return
+    write_file(data, fmt, output, template_dir=template_dir)
+    click.echo(f"{output}: {fmt} report of {data['overview']['run']}", err=True)
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The bundle to write (default: RUN.zip here).",
+)
+@lang_option
+@template_option
+@click.pass_context
+def export(ctx: click.Context, run_id: str, output: Path | None, lang: str | None,
+           template_dir: Path | None) -> None:  # fmt: skip
+    """Write RUN's record as one zip: reports, events, evidence and a manifest of hashes."""
+    from cslir.bundle import export_bundle
+    from cslir.report.render import render
+
+    app = make_app(ctx, None)
+    run = app.store.resolve_run(run_id)
+    out = output or Path(f"{run}.zip")
+    if out.suffix.lower() != ".zip":
+        raise click.UsageError(f"the bundle must be a .zip file, not {out}")
+    data = _report(app, run, lang)
+    manifest = export_bundle(
+        run,
+        lambda: app.store.iter_events(run),
+        Path(app.store.path).parent / "evidence",
+        out,
+        lambda fmt, write: render(data, fmt, write, template_dir=template_dir),
+        last_seq=data["chain"]["events"],
+        as_of=data["as_of"],
+    )
+    evidence = sum(1 for name in manifest["files"] if name.startswith("evidence/"))
+    click.echo(f"{out}: run {run}, {manifest['events']} events, {evidence} evidence files;"
+               f" chain head {manifest['chain_head']}")  # fmt: skip
+    click.echo(f"check it anywhere with: cslir verify {out}")
+
+
+def verify_bundle(path: Path) -> int:
+    """``cslir verify bundle.zip``: every problem on its own line and exit 1, else the head."""
+    from cslir.bundle import check_bundle
+
+    if not path.is_file():
+        raise click.UsageError(f"no bundle {path}")
+    result = check_bundle(path)
+    if result.ok:
+        click.echo(f"{path}: run {result.run}, {result.events} events, {result.evidence} evidence"
+                   f" files; every file matches; chain intact; head {result.head}")  # fmt: skip
+        return 0
+    for problem in result.problems:
+        click.echo(problem, err=True)
+    click.echo(f"{path}: verification FAILED ({len(result.problems)} problems)", err=True)
+    return 1
