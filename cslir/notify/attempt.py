@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from cslir.channels import HttpRequest, Target, build, judge, redact, secrets_of
+from cslir.channels import REDACTED, HttpRequest, Target, build, judge, redact, secrets_of
 from cslir.channels.judging import short_text
 from cslir.errors import CslirError
 from cslir.notify.plan import message_of
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import requests
 
 Now = Callable[[], datetime]
+MIN_PARTIAL = 4  # the shortest start of a secret worth hiding at the end of a clipped text
 
 
 @dataclass(frozen=True)
@@ -64,34 +65,53 @@ def attempt(
     environ: Mapping[str, str],
     session: requests.Session,
     now: Now,
+    also_secret: Sequence[str] = (),
 ) -> Attempt:
-    """Build, send and judge one attempt of a delivery. Never raises for a failed send."""
+    """Build, send and judge one attempt of a delivery. Never raises for a failed send.
+
+    ``also_secret``: more values to redact, such as every other route's secrets.
+    """
     from cslir.channels.send import TransportError, send
 
     try:
         target = route.target(environ)
     except CslirError as e:  # a missing variable: names it, shows no value
         return Attempt(False, False, None, e.message)
-    secrets = secrets_of(target)
+    secrets = [*secrets_of(target), *also_secret]
     try:
         request = build(target, message_of(payload), now=now(), idempotency_key=key)
     except ValueError as e:
-        return Attempt(False, False, None, redact(str(e), secrets))
+        return Attempt(False, False, None, redact_clipped(str(e), secrets))
     secrets += request_secrets(request)
     try:
         status, headers, body = send(request, session=session, timeout=target.timeout)
     except TransportError as e:
-        return Attempt(False, True, None, redact(e.message, secrets))
+        return Attempt(False, True, None, redact_clipped(e.message, secrets))
+    # Redact the answer before it is judged: a judge clips its detail, and a clipped secret
+    # would no longer match.
+    body = redact(body.decode("utf-8", errors="replace"), secrets).encode("utf-8")
     outcome = judge(target, status, headers, body, now=now())
-    answer = redact(short_text(body), secrets)
     return Attempt(
         outcome.ok,
         outcome.retryable,
         outcome.retry_after,
-        redact(outcome.detail, secrets),
+        redact_clipped(outcome.detail, secrets),
         status,
-        answer,
+        redact_clipped(short_text(body), secrets),
     )
+
+
+def redact_clipped(text: str, secrets: Sequence[str]) -> str:
+    """``redact``, and a text clipped with "…" loses any start of a secret it ends with."""
+    text = redact(text, secrets)
+    if not text.endswith("…"):
+        return text
+    head = text[:-1]
+    for secret in secrets:
+        for size in range(min(len(secret), len(head)), MIN_PARTIAL - 1, -1):
+            if head.endswith(secret[:size]):
+                return head[:-size] + REDACTED + "…"
+    return text
 
 
 def target_secrets(route: Route, environ: Mapping[str, str]) -> list[str]:
@@ -103,12 +123,18 @@ def target_secrets(route: Route, environ: Mapping[str, str]) -> list[str]:
     return secrets_of(target)
 
 
+def all_secrets(routes: Iterable[Route], environ: Mapping[str, str]) -> list[str]:
+    """Every secret of every route: an answer is redacted of all of them, not just its own."""
+    return [s for route in routes for s in target_secrets(route, environ)]
+
+
 @dataclass
 class Job:
     """One attempt to make; ``result`` is filled in by a sender thread."""
 
     delivery: dict[str, Any]
     route: Route
+    also_secret: Sequence[str] = ()
     result: Attempt | None = None
     started: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -173,6 +199,7 @@ class Senders:
                         environ=self._environ,
                         session=session,
                         now=self._now,
+                        also_secret=job.also_secret,
                     )
                 except Exception as e:  # a bug in a builder: fail this delivery, not the thread
                     secrets = target_secrets(job.route, self._environ)

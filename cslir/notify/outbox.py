@@ -33,7 +33,7 @@ from cslir.channels.retry import next_delay
 from cslir.durations import format_span
 from cslir.errors import CslirError
 from cslir.events import Event, format_at, parse_at
-from cslir.notify.attempt import Attempt, Job, Senders
+from cslir.notify.attempt import Attempt, Job, Senders, all_secrets
 from cslir.notify.plan import plan_request, resolve_payload
 from cslir.notify.policy import Policy
 from cslir.notify.ratelimit import RateLimiter
@@ -226,7 +226,8 @@ class Outbox:
                 self.store.enqueue_delivery(run, closed, trigger["route"], payload, key, now)
 
     def _release_dead_claims(self) -> None:
-        for owner in {row["claimed_by"] for row in self._open if row["status"] == "delivering"}:
+        leased = [row for row in self.store.open_deliveries() if row["status"] == "delivering"]
+        for owner in {row["claimed_by"] for row in leased}:
             host, _, rest = (owner or "").partition(":")
             pid_text = rest.partition(":")[0]
             if host != HOST or not pid_text.isdigit() or owner == self.id:
@@ -247,6 +248,7 @@ class Outbox:
         room = self.policy.senders - len(self._inflight)
         if room <= 0:
             return
+        secrets = all_secrets(self.routes.current().routes.values(), self.environ)
         for row in self.store.claim_due_deliveries(format_at(now), self.id, self._lease(), room):
             try:
                 route = self.routes.get(row["route"])
@@ -260,7 +262,7 @@ class Outbox:
                     row["id"], "pending", row["attempts"], later, row["last_error"], worker=self.id
                 )
                 continue
-            job = Job(row, route)
+            job = Job(row, route, secrets)
             self._inflight[row["id"]] = job
             senders.submit(job)
 
@@ -342,7 +344,7 @@ class Outbox:
                 "message": payload["text"],
                 "reason": payload.get("reason", "page"),
                 "fallback_of": row["id"],
-                "tried": [*payload.get("tried", []), row["route"]],
+                "tried": list(dict.fromkeys([*payload.get("tried", []), row["route"]])),
             }
             for key in ("step", "clock"):
                 if key in payload:

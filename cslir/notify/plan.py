@@ -110,7 +110,8 @@ def plan_request(
         "dedup_key": dedup_key(event.run, data),
         "reason": reason,
         "resolve_steps": resolve_steps,
-        "tried": [*data.get("tried", []), requested],
+        # routes this message has been given to, so a chain of fallbacks never loops
+        "tried": list(dict.fromkeys([*data.get("tried", []), requested, route_name])),
     }
     for key in ("step", "clock", "fallback_of"):
         if data.get(key) is not None:

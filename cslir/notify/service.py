@@ -15,7 +15,7 @@ from typing import Any
 
 from cslir.config import Settings
 from cslir.events import parse_at
-from cslir.notify.attempt import Attempt, attempt
+from cslir.notify.attempt import Attempt, all_secrets, attempt
 from cslir.notify.outbox import Outbox, Result, utcnow
 from cslir.notify.plan import resolve_payload
 from cslir.notify.policy import Policy
@@ -59,7 +59,9 @@ def test_route(
     """Send one test message now (and, for PagerDuty, its resolve); say what happened."""
     import requests
 
-    route = RouteBook(settings.root).get(name)
+    book = RouteBook(settings.root)
+    route = book.get(name)
+    hidden = all_secrets(book.current().routes.values(), environ)
     token = secrets.token_hex(4)
     payload: dict[str, Any] = {
         "route": name,
@@ -82,7 +84,9 @@ def test_route(
     with Store(settings.store) as store, requests.Session() as session:
         for body, key in sends:
             started = now()
-            result = attempt(route, body, key, environ=environ, session=session, now=now)
+            result = attempt(
+                route, body, key, environ=environ, session=session, now=now, also_secret=hidden
+            )
             _record_test(store, name, body, key, result, started)
             lines += _describe(body["event"], result)
             ok = ok and result.ok
