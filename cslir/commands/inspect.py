@@ -49,12 +49,20 @@ def status(ctx: click.Context, run_id: str, as_json: bool, watch: bool, as_: str
 
 
 @click.command()
-@click.argument("target", metavar="RUN")
+@click.argument("target", metavar="RUN|BUNDLE.zip")
 @click.pass_context
 def verify(ctx: click.Context, target: str) -> int:
-    """Recompute RUN's hash chain: exit 0 and the head hash, or 1 naming the first bad event."""
+    """Recompute RUN's hash chain: exit 0 and the head hash, or 1 naming the first bad event.
+
+    Given a .zip from `cslir export`, check the bundle offline instead (no store needed)."""
     from cslir.events import verify_chain
 
+    if target.lower().endswith(".zip"):
+        from pathlib import Path
+
+        from cslir.commands.report import verify_bundle
+
+        return verify_bundle(Path(target))
     app = make_app(ctx, None)
     run_id = app.store.resolve_run(target)
     report = verify_chain(app.store.iter_events(run_id))

@@ -129,5 +129,6 @@ def verify_bundle(path: Path) -> int:
         return 0
     for problem in result.problems:
         click.echo(problem, err=True)
-    click.echo(f"{path}: verification FAILED ({len(result.problems)} problems)", err=True)
+    count = len(result.problems)
+    click.echo(f"{path}: verification FAILED ({count} problem{'s' * (count != 1)})", err=True)
     return 1
