@@ -202,8 +202,16 @@ class RunSession:
     # -- the watch -----------------------------------------------------------------------------
 
     def watch(self) -> list[Event]:
-        """Record clock warnings and misses (paging their escalation route) and end timers."""
-        return self.record(lambda st: [*self._alerts(st), *self._timers(st)], actor=SYSTEM)
+        """Record clock warnings and misses (paging their escalation route) and end timers.
+
+        It also closes a run whose every step finished but which is not closed yet: the
+        process that finished the last step died before it could.
+        """
+
+        def build(st: RunState) -> actions.Events:
+            return [*self._alerts(st), *self._timers(st)] or actions.maybe_close(st)
+
+        return self.record(build, actor=SYSTEM)
 
     def _alerts(self, st: RunState) -> actions.Events:
         items: actions.Events = []
