@@ -544,6 +544,14 @@ class Store:
         where = "WHERE status IN ('pending', 'delivering')"
         return self._retry("read", lambda: _deliveries(self._db, where, ()))
 
+    def open_delivery_times(self) -> list[dict[str, Any]]:
+        """Like ``open_deliveries``, only when each is due and who holds it (no payload)."""
+        rows = self._read(
+            "SELECT id, route, status, next_attempt_at, claimed_by, claimed_until FROM deliveries"
+            " WHERE status IN ('pending', 'delivering') ORDER BY id"
+        )
+        return [dict(row) for row in rows]
+
     def delivered_triggers(self, channel: str) -> list[dict[str, Any]]:
         """Delivered ``trigger`` payloads for ``channel`` with no ``<key>-resolve`` delivery yet."""
         where = (

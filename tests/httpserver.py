@@ -65,6 +65,7 @@ class Recorded:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = False  # server_close() joins handler threads: nothing outlives a test
+    request_queue_size = 128  # a burst of senders connects at once; 5 would drop SYNs
     block_on_close = True
 
     def __init__(self) -> None:

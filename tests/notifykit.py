@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from cslir.events import Event
-from cslir.notify.outbox import Outbox, Result
+from cslir.notify.outbox import Outbox
+from cslir.notify.outcomes import Result
 from cslir.notify.policy import Policy
 from cslir.notify.routes import RouteBook
 from cslir.runs import RunSession, open_run, utcnow

@@ -22,46 +22,33 @@ import secrets
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from cslir.channels.retry import next_delay
 from cslir.durations import format_span
 from cslir.errors import CslirError
 from cslir.events import Event, format_at, parse_at
 from cslir.notify.attempt import Attempt, Job, Senders, all_secrets
+from cslir.notify.outcomes import Result, judge_attempt, outcome_events
 from cslir.notify.plan import plan_request, resolve_payload
 from cslir.notify.policy import Policy
 from cslir.notify.ratelimit import RateLimiter
 from cslir.notify.routes import DEFAULT_TIMEOUT, RouteBook
 from cslir.notify.runfacts import RunFacts
-from cslir.store import NewEvent, Store
+from cslir.store import Store
 
-ACTOR = "cslir"
 HOST = socket.gethostname()
 _LIVE: set[str] = set()  # ids of the workers running in this process
 RECONCILE_BATCH = 200
+LEASE_SAFETY = 5.0  # seconds: a held delivery goes back to the queue this long before its lease
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Result:
-    """A delivery's final outcome, as ``on_outcome`` hears of it."""
-
-    delivery: int
-    route: str
-    run: str | None
-    status: str  # delivered | failed
-    attempts: int
-    detail: str
-    fallback: str | None = None
 
 
 class Outbox:
@@ -88,9 +75,11 @@ class Outbox:
         self.on_outcome = on_outcome
         self._wake = threading.Event()
         self.deadline: float | None = None
-        self._reconcile_soon = True
+        self._reconcile_soon = True  # requests may wait in the store: look first thing
+        self._resolve_soon = False  # a delivered trigger's step or run may have closed
         self._finished: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._inflight: dict[int, Job] = {}
+        self._held: dict[str, deque[Job]] = {}  # claimed, waiting for a free slot on the route
         self._open: list[dict[str, Any]] = []
         self._limiter = RateLimiter()
         self._last_sweep = float("-inf")
@@ -106,6 +95,8 @@ class Outbox:
         Without an event: look at the whole store again soon (requests, closed alerts).
         """
         self._reconcile_soon = True
+        if event is None:
+            self._resolve_soon = True
         self._wake.set()
 
     def wake(self) -> None:
@@ -133,7 +124,9 @@ class Outbox:
                 left = float("inf") if self.deadline is None else self.deadline - time.monotonic()
                 if left <= 0:
                     return
-                self._wake.wait(min(pause, left))
+                woken = self._wake.wait(min(pause, left))
+                if woken and self._reconcile_soon and self.policy.gather > 0:
+                    time.sleep(min(self.policy.gather, left))  # let a burst of requests gather
         finally:
             self._stop()
 
@@ -142,17 +135,19 @@ class Outbox:
         self._wake.clear()
         now = self.clock()
         self._collect()
-        if self._reconcile_soon or time.monotonic() - self._last_sweep >= self.policy.poll:
-            self._sweep(now)
-        self._open = self.store.open_deliveries()
-        if any(self._due(row, now) for row in self._open):
-            self._dispatch(now)
-            self._open = self.store.open_deliveries()
+        self._sweep(now)
+        self._open = self.store.open_delivery_times()
+        if any(self._due(row, now) for row in self._open) and self._dispatch(now):
+            self._open = self.store.open_delivery_times()
         return self._pause(self.clock())
 
     def settled(self, horizon: datetime | None = None) -> bool:
         """Nothing left for this worker to do before ``horizon`` (None: ever)."""
-        if self._reconcile_soon or self._inflight or not self._finished.empty():
+        if self._reconcile_soon or self._resolve_soon:
+            return False
+        if self._inflight or not self._finished.empty():
+            return False
+        if horizon is None and any(self._held.values()):
             return False
         return not any(
             self._due(row, horizon) if horizon is not None else self._ours(row)
@@ -186,10 +181,17 @@ class Outbox:
         return max(min(waits), 0.0)
 
     def _sweep(self, now: datetime) -> None:
-        self._last_sweep = time.monotonic()
-        self._release_dead_claims()
-        self._reconcile(now)
-        self._resolve_closed(now)
+        """All of it every ``poll`` seconds; between, only what news asked for."""
+        full = time.monotonic() - self._last_sweep >= self.policy.poll
+        if full:
+            self._last_sweep = time.monotonic()
+            self._release_dead_claims()
+            self._return_stale_held(now)
+        if full or self._reconcile_soon:
+            self._reconcile(now)
+        if full or self._resolve_soon:
+            self._resolve_soon = False
+            self._resolve_closed(now)
 
     def _reconcile(self, now: datetime) -> None:
         facts = self._facts
@@ -226,7 +228,7 @@ class Outbox:
                 self.store.enqueue_delivery(run, closed, trigger["route"], payload, key, now)
 
     def _release_dead_claims(self) -> None:
-        leased = [row for row in self.store.open_deliveries() if row["status"] == "delivering"]
+        leased = [r for r in self.store.open_delivery_times() if r["status"] == "delivering"]
         for owner in {row["claimed_by"] for row in leased}:
             host, _, rest = (owner or "").partition(":")
             pid_text = rest.partition(":")[0]
@@ -242,29 +244,60 @@ class Outbox:
         timeouts = [r.timeout for r in self.routes.current().routes.values()]
         return max(timeouts, default=DEFAULT_TIMEOUT) + self.policy.lease_margin
 
-    def _dispatch(self, now: datetime) -> None:
-        senders = self._senders
-        assert senders is not None
+    def _dispatch(self, now: datetime) -> bool:
+        """Claim what is due and start it; whether anything was claimed."""
         room = self.policy.senders - len(self._inflight)
         if room <= 0:
-            return
-        secrets = all_secrets(self.routes.current().routes.values(), self.environ)
-        for row in self.store.claim_due_deliveries(format_at(now), self.id, self._lease(), room):
+            return False
+        claimed = self.store.claim_due_deliveries(format_at(now), self.id, self._lease(), room)
+        for row in claimed:
             try:
                 route = self.routes.get(row["route"])
             except CslirError as e:  # unknown route, broken file: nothing to send to
                 self._record(row, Attempt(False, False, None, e.message), now)
                 continue
-            wait = self._limiter.reserve(route.name, route.rate_limit, now.timestamp())
-            if wait > 0:  # over the route's rate: later, never dropped
-                later = now + timedelta(seconds=wait)
-                self.store.finish_delivery(
-                    row["id"], "pending", row["attempts"], later, row["last_error"], worker=self.id
-                )
-                continue
-            job = Job(row, route, secrets)
-            self._inflight[row["id"]] = job
-            senders.submit(job)
+            self._held.setdefault(route.name, deque()).append(Job(row, route))
+        self._start_held(now)
+        return bool(claimed)
+
+    def _start_held(self, now: datetime) -> None:
+        """Send claimed deliveries, at most ``per_route`` at once per route.
+
+        So a route that hangs ties up a few senders, not all of them. (A delivery held too long
+        for its lease goes back to the queue, ``_return_stale_held``, rather than risk a second
+        worker sending it too.)
+        """
+        senders = self._senders
+        assert senders is not None
+        secrets: list[str] | None = None
+        for name, held in self._held.items():
+            busy = sum(job.route.name == name for job in self._inflight.values())
+            while held and busy < self.policy.per_route:
+                job = held.popleft()
+                row, route = job.delivery, job.route
+                wait = self._limiter.reserve(name, route.rate_limit, now.timestamp())
+                if wait > 0:  # over the route's rate: later, never dropped
+                    self._requeue(row, now + timedelta(seconds=wait))
+                    continue
+                if secrets is None:
+                    secrets = all_secrets(self.routes.current().routes.values(), self.environ)
+                job.also_secret = secrets
+                self._inflight[row["id"]] = job
+                busy += 1
+                senders.submit(job)
+
+    def _return_stale_held(self, now: datetime) -> None:
+        for held in self._held.values():
+            for job in list(held):
+                left = (parse_at(job.delivery["claimed_until"]) - now).total_seconds()
+                if left < job.route.timeout + LEASE_SAFETY:
+                    held.remove(job)
+                    self._requeue(job.delivery, now)
+
+    def _requeue(self, row: Mapping[str, Any], when: datetime) -> None:
+        self.store.finish_delivery(
+            row["id"], "pending", row["attempts"], when, row["last_error"], worker=self.id
+        )
 
     def _done(self, job: Job) -> None:  # in a sender thread
         self._finished.put(job)
@@ -276,34 +309,37 @@ class Outbox:
             self._inflight.pop(job.delivery["id"], None)
             assert job.result is not None and job.started is not None
             self._record(job.delivery, job.result, job.started)
+        if any(self._held.values()):
+            self._start_held(self.clock())
 
     # -- recording -----------------------------------------------------------------------------
 
     def _record(self, row: Mapping[str, Any], result: Attempt, started: datetime) -> None:
         now = self.clock()
-        attempts = row["attempts"] + 1
-        first = parse_at(row["first_attempt_at"]) if row["first_attempt_at"] else started
-        detail = result.detail
-        if result.ok:
-            self._settle(row, "delivered", attempts, first, detail, None)
+        verdict = judge_attempt(row, result, started, now=now, policy=self.policy, rand=self.rand)
+        if verdict.status == "pending":
+            self.store.finish_delivery(
+                row["id"], "pending", verdict.attempts, verdict.next_at, verdict.detail,
+                worker=self.id, first_attempt_at=verdict.first,
+            )  # fmt: skip
             return
-        if result.retryable:
-            delay = next_delay(
-                attempts - 1,
-                base=self.policy.base,
-                cap=self.policy.cap,
-                retry_after=result.retry_after,
-                rand=self.rand,
-            )
-            if (now - first).total_seconds() + delay <= self.policy.budget:
-                self.store.finish_delivery(
-                    row["id"], "pending", attempts, now + timedelta(seconds=delay), detail,
-                    worker=self.id, first_attempt_at=first,
-                )  # fmt: skip
-                return
-            spent = format_span((now - first).total_seconds())
-            detail += f" (gave up after {attempts} attempt(s) in {spent})"
-        self._settle(row, "failed", attempts, first, detail, self._fallback(row))
+        fallback = self._fallback(row) if verdict.status == "failed" else None
+        events = outcome_events(row, verdict, fallback, now)
+        settled = self.store.finish_delivery(
+            row["id"], verdict.status, verdict.attempts, now,
+            None if verdict.status == "delivered" else verdict.detail,
+            worker=self.id, first_attempt_at=verdict.first,
+            record=(row["run"], events) if row["run"] is not None else None,
+        )  # fmt: skip
+        if settled and fallback is not None:
+            self._reconcile_soon = True  # the fallback's request wants a delivery
+        if settled and verdict.status == "delivered" and row["payload"].get("event") == "trigger":
+            self._resolve_soon = True  # its step or run may have closed already
+        if settled and self.on_outcome is not None:
+            self.on_outcome(
+                Result(row["id"], row["route"], row["run"], verdict.status, verdict.attempts,
+                       verdict.detail, fallback)
+            )  # fmt: skip
 
     def _fallback(self, row: Mapping[str, Any]) -> str | None:
         payload = row["payload"]
@@ -315,53 +351,6 @@ class Outbox:
             return None
         tried = {*payload.get("tried", []), row["route"]}
         return fallback if fallback and fallback not in tried else None
-
-    def _settle(
-        self,
-        row: Mapping[str, Any],
-        status: str,
-        attempts: int,
-        first: datetime,
-        detail: str,
-        fallback: str | None,
-    ) -> None:
-        now = self.clock()
-        payload = row["payload"]
-        data: dict[str, Any] = {
-            "delivery": row["id"],
-            "route": row["route"],
-            "attempts": attempts,
-            "detail": detail,
-        }
-        if payload.get("event") == "resolve":
-            data["event"] = "resolve"
-        if fallback is not None:
-            data["fallback"] = fallback
-        events = [NewEvent(ACTOR, f"notify.{status}", data, now)]
-        if fallback is not None:
-            request = {
-                "route": fallback,
-                "message": payload["text"],
-                "reason": payload.get("reason", "page"),
-                "fallback_of": row["id"],
-                "tried": list(dict.fromkeys([*payload.get("tried", []), row["route"]])),
-            }
-            for key in ("step", "clock"):
-                if key in payload:
-                    request[key] = payload[key]
-            events.append(NewEvent(ACTOR, "notify.requested", request, now))
-            self._reconcile_soon = True
-        record = (row["run"], events) if row["run"] is not None else None
-        error = None if status == "delivered" else detail
-        settled = self.store.finish_delivery(
-            row["id"], status, attempts, now, error,
-            worker=self.id, first_attempt_at=first, record=record,
-        )  # fmt: skip
-        if settled and status == "delivered" and payload.get("event") == "trigger":
-            self._reconcile_soon = True  # its step or run may have closed already: resolve
-        if settled and self.on_outcome is not None:
-            result = Result(row["id"], row["route"], row["run"], status, attempts, detail, fallback)
-            self.on_outcome(result)
 
     # -- stopping ------------------------------------------------------------------------------
 

@@ -19,8 +19,10 @@ class Policy:
     base: float = 1.0  # the first retry waits up to this long (full jitter), then doubling
     cap: float = 30.0  # no single wait is longer, unless the server's Retry-After says so
     exit_grace: float = 2.0  # how long a process waits at exit for what it can still send
-    senders: int = 16  # concurrent attempts; one slow endpoint holds only one of them
+    senders: int = 32  # concurrent attempts in all
+    per_route: int = 4  # concurrent attempts per route: a hanging one ties up only these
     poll: float = 1.0  # how often the store is looked at for work from other processes
+    gather: float = 0.05  # after news, wait this long for more, so a burst is one round
     lease_margin: float = 30.0  # a claim lasts the longest route timeout plus this
     max_age: float = 24 * 3600.0  # a request older than this when first seen is not sent
 

@@ -9,6 +9,7 @@ file's first error, so one typo does not silently page the wrong place.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,16 +169,21 @@ def load_routes(root: Path, files: Iterable[Path] | None = None) -> RouteSet:
 class RouteBook:
     """The routes of an ops repo, read again whenever a file under ``notifiers/`` changes."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, recheck: float = 1.0) -> None:
         self.root = root
+        self.recheck = recheck  # seconds between looks at the files' sizes and times
         self._stamp: tuple[tuple[str, int, int], ...] | None = None
+        self._checked = float("-inf")
         self._set = RouteSet({}, {})
 
     def current(self) -> RouteSet:
+        if time.monotonic() - self._checked < self.recheck:
+            return self._set
         stamp = self._files_stamp()
         if stamp != self._stamp:
             self._set = load_routes(self.root)
             self._stamp = stamp
+        self._checked = time.monotonic()
         return self._set
 
     def get(self, name: str) -> Route:

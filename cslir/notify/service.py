@@ -16,7 +16,8 @@ from typing import Any
 from cslir.config import Settings
 from cslir.events import parse_at
 from cslir.notify.attempt import Attempt, all_secrets, attempt
-from cslir.notify.outbox import Outbox, Result, utcnow
+from cslir.notify.outbox import Outbox, utcnow
+from cslir.notify.outcomes import Result
 from cslir.notify.plan import resolve_payload
 from cslir.notify.policy import Policy
 from cslir.notify.routes import RouteBook, load_routes
