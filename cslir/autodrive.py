@@ -25,7 +25,7 @@ from cslir.engine import actions
 from cslir.engine.state import RunState
 from cslir.errors import InvalidInput, UsageError
 from cslir.inputs import InputValueError, parse_value, to_json
-from cslir.model import Playbook, localize
+from cslir.model import Playbook, Step, localize
 from cslir.runs import RunSession
 
 ANSWER_KEYS = {"outcome", "reason", "choice", "rationale", "evidence", "approved_by", "note"}
@@ -241,6 +241,16 @@ def drive(
             _answer(session, sid, dict(ans or {}), root=root, environ=environ, term=term)
 
 
+def _default_choice(st: RunState, step: Step) -> Any:
+    """What --auto decides: the value already given (a drill's scenario), else the step's
+    default, else its first choice."""
+    if step.sets and step.sets in st.inputs:
+        return st.inputs[step.sets]
+    if step.default is not None:
+        return step.default
+    return st.playbook.choices_of(step)[0].value
+
+
 def _pause(state: RunState, reason: str) -> actions.Events:
     return [] if state.paused or state.closed else [("run.paused", {"reason": reason})]
 
@@ -273,8 +283,7 @@ def _answer(
     elif step.kind == "command":
         session.run_command(sid, root=root, environ=environ)
     elif step.kind == "decision":
-        choices = st.playbook.choices_of(step)
-        choice = ans.get("choice", step.default if step.default is not None else choices[0].value)
+        choice = ans.get("choice", _default_choice(st, step))
         session.record(lambda s: actions.decide(s, sid, choice, ans.get("rationale")))
     elif step.kind == "approval":
         session.request_approval(sid)

@@ -107,4 +107,5 @@ def _go(
         environ=environ,
         lang=app.settings.language,
         role=role,
+        roles=app.roles_of(app.actor),
     ).run()

@@ -35,6 +35,7 @@ HELP = """actions (type the letter, then Enter):
   ?  this help"""
 
 URGENT = 15 * 60
+DRILL_WORDS = {"simulate": "simulated", "skip": "skipped"}
 
 
 class Walkthrough:
@@ -47,6 +48,7 @@ class Walkthrough:
         environ: Mapping[str, str],
         lang: str | None = None,
         role: str | None = None,
+        roles: list[str] | None = None,
         poll: float = 1.0,
     ) -> None:
         self.s = session
@@ -55,6 +57,7 @@ class Walkthrough:
         self.environ = environ
         self.lang = lang
         self.role = role
+        self.roles = roles  # the responder's roles from cslir.yaml, if it names them
         self.poll = poll
         self.shown: str | None = None  # the step currently on screen
         self.prompted = False  # a prompt is on screen, waiting for a line
@@ -121,10 +124,12 @@ class Walkthrough:
     def current(self, st: RunState) -> Step | None:
         orphans = set(self.s.orphaned(st))  # running, but their process is gone
         ready = []
-        for sid in st.in_order("ready", "failed", "running"):
-            step = st.index.step[sid]
-            if st.steps[sid].status == "running" and sid not in orphans:
+        for sid in st.in_order("ready", "failed", "running", "waiting"):
+            step, s = st.index.step[sid], st.steps[sid]
+            if s.status == "running" and sid not in orphans:
                 continue
+            if s.status == "waiting" and s.requested_by in (None, self.s.actor):
+                continue  # an approval waits for someone other than who asked for it
             mine = step.owner in (None, self.role) or (
                 step.kind == "approval" and step.by == self.role
             )
@@ -199,7 +204,7 @@ class Walkthrough:
             self.term.say(
                 "  command: "
                 + self.command_text(step)
-                + (f" ({step.in_drill}d in this drill)" if drill else "")
+                + (f" ({DRILL_WORDS[step.in_drill]} in this drill)" if drill else "")
             )
         if step.evidence == "required":
             self.term.say("  evidence required before done", "yellow")
@@ -351,6 +356,11 @@ class Walkthrough:
         except ActionRefused as e:
             self.term.say(f"  refused: {e.message}", "red")
             self.shown = None
+        except Interrupted:
+            raise
+        except CslirError as e:  # a missing secret, an unreadable file: say so, keep the run
+            self.term.say(f"  could not do that: {e.message}", "red")
+            self.shown = None
         self.shown = None if cmd not in ("?", "t") else self.shown
 
     def done(self, st: RunState, step: Step) -> None:
@@ -360,7 +370,7 @@ class Walkthrough:
         if step.kind == "approval":
             rationale = self.term.ask("approval note (Enter for none) > ")
             self.s.record(
-                lambda s: actions.approve(s, step.id, self.s.actor, None, rationale or None)
+                lambda s: actions.approve(s, step.id, self.s.actor, self.roles, rationale or None)
             )
             return
         s = st.steps[step.id]

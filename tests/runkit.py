@@ -28,12 +28,16 @@ routes:
 HOOK_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # a test value, not a secret
 
 
-def make_ops(tmp_path: Path, *playbooks: str, timezone: str = "Asia/Shanghai") -> Path:
-    """An ops repo under tmp_path holding the named fixtures from tests/playbooks/run."""
+def make_ops(
+    tmp_path: Path, *playbooks: str, timezone: str = "Asia/Shanghai", settings: str = ""
+) -> Path:
+    """An ops repo under tmp_path holding the named fixtures from tests/playbooks/run;
+    ``settings`` is appended to its cslir.yaml."""
     root = tmp_path / "ops"
     (root / "playbooks").mkdir(parents=True)
     (root / "notifiers").mkdir()
-    (root / "cslir.yaml").write_text(f"cslir: 1\ntimezone: {timezone}\n", encoding="utf-8")
+    text = f"cslir: 1\ntimezone: {timezone}\n{settings}"
+    (root / "cslir.yaml").write_text(text, encoding="utf-8")
     (root / "notifiers" / "routes.yaml").write_text(ROUTES, encoding="utf-8")
     for name in playbooks:
         shutil.copy(RUN_PLAYBOOKS / f"{name}.yaml", root / "playbooks" / f"{name}.yaml")

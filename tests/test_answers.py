@@ -181,3 +181,14 @@ def test_a_step_without_an_answer_pauses_the_run_and_names_the_flags(tmp_path: P
     resumed = cslir("resume", rid[:12], "--auto", env=env, cwd=root)
     assert resumed.returncode == 0, resumed.stderr
     assert "run.closed" in [e.type for e in stored_events(tmp_path, rid)]
+
+
+def test_auto_keeps_a_decision_whose_input_was_given_as_the_scenario(tmp_path: Path) -> None:
+    root = make_ops(tmp_path, "asks")
+    given = ["--var", "detected_at=1h ago", "--var", "records=1", "--var", "operator=cii",
+             "--var", "pi=no", "--var", "grade=major"]  # fmt: skip
+    done = cslir("run", "playbooks/asks.yaml", "--auto", *given, env=cslir_env(tmp_path, root),
+                 cwd=root)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    events = stored_events(tmp_path, only_run(tmp_path))
+    assert [e.data["value"] for e in events if e.type == "decision.made"] == ["major"]

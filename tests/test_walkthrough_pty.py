@@ -248,3 +248,45 @@ def test_another_responders_step_shows_while_this_one_waits_at_a_prompt(tmp_path
         "  ↳ bob: step.done contain",
         "▶ grade: grade  [decision]",
     ])  # fmt: skip
+
+
+RESPONDERS = "responders:\n  bob: {roles: [legal]}\n  carol: {roles: [ic]}\n"
+APPROVE_PROMPT = "[d] approve (as the approver) [s]kip [n]ote [t]status [q]pause > "
+
+
+@pytest.mark.parametrize(
+    ("approver", "said"),
+    [("bob", "▶ receipt: Keep the filing receipt  [evidence]"),
+     ("carol", "  refused: carol does not hold the legal role")],
+)  # fmt: skip
+def test_an_approver_joins_by_role_and_signs_off_from_a_second_terminal(
+    tmp_path: Path, approver: str, said: str
+) -> None:
+    """cslir.yaml gives bob the legal role and carol another: only bob's sign-off counts."""
+    root = make_ops(tmp_path, "walk", settings=RESPONDERS)
+    env = cslir_env(tmp_path, root)
+    screen = Screen(["run", "playbooks/walk.yaml"], env, root)
+    screen.answer("When was it found? [now] > ", "")
+    screen.answer("Which system? > ", "crm")
+    screen.answer("How many records? > ", "5")
+    rid = screen.run_id()
+    screen.answer(TASK_PROMPT, "s")
+    screen.answer("reason for skipping > ", "contained by the vendor")
+    screen.answer(DECISION_PROMPT, "1")
+    screen.answer(WHY_PROMPT, "")
+    screen.wait_for("waiting for: sign-off (approval by legal)")
+
+    joined = Screen(["join", rid, "--role", "legal", "--as", approver], env, root)
+    joined.wait_for("▶ sign-off: Approve the notice  [approval]")
+    joined.answer(APPROVE_PROMPT, "d")
+    joined.answer("approval note (Enter for none) > ", "notice text checked")
+    joined.wait_for(said)
+    joined.child.sendline("q")
+    assert joined.end() == 130
+    if approver == "bob":  # the first responder's screen shows it and moves on
+        screen.wait_for("  ↳ bob: approval.granted sign-off")
+        screen.wait_for("▶ receipt: Keep the filing receipt  [evidence]")
+    screen.child.sendline("q")
+    assert screen.end() == 130
+    granted = [e.actor for e in stored_events(tmp_path, rid) if e.type == "approval.granted"]
+    assert granted == (["bob"] if approver == "bob" else [])
