@@ -77,7 +77,7 @@ def continue_run(
     if not joining:
         session.record(lambda s: [("run.resumed", {})] if s.paused else [])
     ans = load_answers(answers, pb) if answers else None
-    return _go(app, session, term, ans, auto=auto, role=role, environ=environ)
+    return _go(app, session, term, ans, auto=auto, role=role, environ=environ, joining=joining)
 
 
 def _go(
@@ -89,6 +89,7 @@ def _go(
     auto: bool,
     role: str | None,
     environ: Mapping[str, str],
+    joining: bool = False,
 ) -> int:
     if auto or ans is not None or not term.interactive:
         try:
@@ -108,4 +109,5 @@ def _go(
         lang=app.settings.language,
         role=role,
         roles=app.roles_of(app.actor),
+        joining=joining,
     ).run()

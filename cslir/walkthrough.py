@@ -49,6 +49,7 @@ class Walkthrough:
         lang: str | None = None,
         role: str | None = None,
         roles: list[str] | None = None,
+        joining: bool = False,
         poll: float = 1.0,
     ) -> None:
         self.s = session
@@ -58,6 +59,7 @@ class Walkthrough:
         self.lang = lang
         self.role = role
         self.roles = roles  # the responder's roles from cslir.yaml, if it names them
+        self.joining = joining  # a second responder: leaving does not pause the run
         self.poll = poll
         self.shown: str | None = None  # the step currently on screen
         self.prompted = False  # a prompt is on screen, waiting for a line
@@ -74,12 +76,16 @@ class Walkthrough:
             raise Interrupted(self._resume_hint()) from None
 
     def _resume_hint(self) -> str:
-        return f"run {self.s.run_id} paused; resume with: cslir resume {self.s.run_id}"
+        rid = self.s.run_id
+        if self.joining:
+            role = f" --role {self.role}" if self.role else ""
+            return f"left run {rid}; it goes on without you; rejoin with: cslir join {rid}{role}"
+        return f"run {rid} paused; resume with: cslir resume {rid}"
 
     def _loop(self) -> int:
         st = self.s.state()
         self.seen_seq = st.last_seq
-        if st.paused:
+        if st.paused and not self.joining:
             self.s.record(lambda s: [("run.resumed", {})] if s.paused else [])
         self.term.say(
             f"run {self.s.run_id}: {localize(st.playbook.title, self.lang)}"
@@ -308,6 +314,9 @@ class Walkthrough:
     # -- acting ----------------------------------------------------------------------------
 
     def pause(self, reason: str) -> None:
+        if self.joining:  # others are still working on it
+            self.term.say("")
+            return
         with contextlib.suppress(CslirError):  # pausing must not hide why we stopped
             self.s.record(
                 lambda s: [] if s.paused or s.closed else [("run.paused", {"reason": reason})]

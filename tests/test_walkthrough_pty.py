@@ -283,10 +283,15 @@ def test_an_approver_joins_by_role_and_signs_off_from_a_second_terminal(
     joined.wait_for(said)
     joined.child.sendline("q")
     assert joined.end() == 130
+    assert joined.lines()[-2] == (  # leaving does not pause the run for the others
+        f"left run {rid}; it goes on without you; rejoin with: cslir join {rid} --role legal"
+    )
     if approver == "bob":  # the first responder's screen shows it and moves on
         screen.wait_for("  ↳ bob: approval.granted sign-off")
         screen.wait_for("▶ receipt: Keep the filing receipt  [evidence]")
     screen.child.sendline("q")
     assert screen.end() == 130
-    granted = [e.actor for e in stored_events(tmp_path, rid) if e.type == "approval.granted"]
+    events = stored_events(tmp_path, rid)
+    granted = [e.actor for e in events if e.type == "approval.granted"]
     assert granted == (["bob"] if approver == "bob" else [])
+    assert [e.actor for e in events if e.type == "run.paused"] == ["alice"]
