@@ -220,9 +220,12 @@ class RunSession:
             clock = st.playbook.clocks[data["clock"]]
             if clock.escalate:
                 what = "missed" if kind == "clock.missed" else f"due in under {data['warn']}"
+                provisional = (
+                    f"; provisional: {data['provisional']}" if data.get("provisional") else ""
+                )
                 message = (
                     f"{localize(clock.title) or clock.id} is {what} "
-                    f"(due {self.local(datetime.fromisoformat(data['due']))}); "
+                    f"(due {self.local(datetime.fromisoformat(data['due']))}{provisional}); "
                     f"basis: {'; '.join(clock.basis)}"
                 )
                 items.append(

@@ -187,3 +187,28 @@ def test_status_times_are_canonical_utc(tmp_path: Path, root: Path) -> None:
     contain = json.loads(done.stdout)["steps"][0]
     assert (contain["ended_at"], contain["actor"]) == (
         format_at(datetime(2026, 11, 28, 2, tzinfo=UTC)), "alice")  # fmt: skip
+
+
+def test_the_watch_records_each_warning_and_the_miss_once_and_pages_the_escalation(
+    tmp_path: Path, root: Path
+) -> None:
+    open_runs(tmp_path, root, A, name="walk")  # detected 01:00Z, due 4h later; warn 1h before
+    now = [datetime(2026, 11, 28, 2, tzinfo=UTC)]
+    with Store(store_path(tmp_path)) as store:
+        s = RunSession(store, A, "alice", now=lambda: now[0])
+        seen = []
+        for hour, minute in [(2, 0), (4, 1), (4, 2), (5, 0), (5, 1), (6, 0)]:
+            now[0] = datetime(2026, 11, 28, hour, minute, tzinfo=UTC)
+            seen += [(e.type, e.actor, dict(e.data)) for e in s.watch()]
+    due = {"clock": "report", "due": "2026-11-28T05:00:00Z"}
+    page = {"route": "legal-oncall", "clock": "report"}
+    assert seen == [
+        ("clock.warned", "cslir", {**due, "warn": "1h"}),
+        ("notify.requested", "cslir", {**page, "reason": "clock.warned", "message":
+            "First report is due in under 1h (due 2026-11-28 13:00 CST (+08:00)); "
+            "basis: CAC Incident Reporting Measures Art 4"}),
+        ("clock.missed", "cslir", due),
+        ("notify.requested", "cslir", {**page, "reason": "clock.missed", "message":
+            "First report is missed (due 2026-11-28 13:00 CST (+08:00)); "
+            "basis: CAC Incident Reporting Measures Art 4"}),
+    ]  # fmt: skip
