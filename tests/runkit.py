@@ -109,3 +109,12 @@ def only_run(tmp_path: Path) -> str:
 def outcomes(events: list[Event], type: str = "step.done") -> Counter[str]:
     """How many times each step got an event of ``type``."""
     return Counter(str(e.data.get("step")) for e in events if e.type == type)
+
+
+def gone(pid: int) -> bool:
+    """Dead, or a zombie nobody has reaped yet (a container's init may not reap)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True

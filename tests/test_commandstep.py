@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runkit import make_ops
+from runkit import gone, make_ops
 
 from cslir.commandstep import EXCERPT_BYTES, execute
 from cslir.engine import actions
@@ -134,15 +134,6 @@ child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
 open("pids", "w").write(f"{child.pid}\\n")
 time.sleep(60)
 """
-
-
-def gone(pid: int) -> bool:
-    """Dead, or a zombie nobody has reaped yet (the container's init may not reap)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
 
 
 def test_a_timeout_kills_the_command_and_every_child_it_started(tmp_path: Path) -> None:

@@ -10,13 +10,14 @@ import hashlib
 import io
 import shlex
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pexpect
 import pytest
 from httpserver import LoopbackServer, Reply, loopback_server
-from runkit import cslir, cslir_env, make_ops, outcomes, stored_events
+from runkit import cslir, cslir_env, gone, make_ops, outcomes, stored_events
 
 TASK_PROMPT = "[d]one [s]kip [f]ail [n]ote [e]vidence [p]age [t]status [?]help [q]pause > "
 DECISION_PROMPT = "choose 1-2, or [n]ote [s]kip [t]status [?]help [q]pause > "
@@ -295,3 +296,33 @@ def test_an_approver_joins_by_role_and_signs_off_from_a_second_terminal(
     granted = [e.actor for e in events if e.type == "approval.granted"]
     assert granted == (["bob"] if approver == "bob" else [])
     assert [e.actor for e in events if e.type == "run.paused"] == ["alice"]
+
+
+def test_ctrl_c_during_a_command_stops_it_and_resume_offers_it_again(tmp_path: Path) -> None:
+    root = make_ops(tmp_path, "slow")
+    env = cslir_env(tmp_path, root)
+    screen = Screen(["run", "playbooks/slow.yaml"], env, root)
+    rid = screen.run_id()
+    screen.answer(COMMAND_PROMPT, "r")
+    screen.wait_for("  running…")
+    pid_file = root / "nap.pid"
+    deadline = time.monotonic() + 10
+    while not pid_file.is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    screen.child.sendintr()
+    assert screen.end() == 130
+    assert screen.lines()[-2] == f"run {rid} paused; resume with: cslir resume {rid}"
+    assert gone(int(pid_file.read_text()))  # the command was stopped with the run
+
+    again = Screen(["resume", rid], env, root)
+    again.wait_for("▶ nap: Copy the disk image  [command]")
+    again.wait_for(
+        "  its last attempt was cut short (the process running it ended); r runs it again"
+    )
+    again.answer(COMMAND_PROMPT, "s")
+    again.answer("reason for skipping > ", "copied by hand")
+    again.answer(TASK_PROMPT, "d")
+    assert again.end() == 0
+    events = stored_events(tmp_path, rid)
+    assert [e.type for e in events if e.data.get("step") == "nap"] == [
+        "step.started", "step.skipped"]  # fmt: skip
