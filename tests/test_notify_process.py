@@ -21,6 +21,7 @@ from notifykit import (
     cslir_env,
     deliveries,
     notify_events,
+    open_session,
     ops_root,
     store_path,
 )
@@ -190,3 +191,75 @@ def test_a_crash_log_from_the_worker_is_redacted(tmp_path: Path) -> None:
     text = path.read_text()
     assert url not in text and WHSEC not in text and WHSEC[6:] not in text
     assert "could not post to [redacted] with [redacted]" in text
+
+
+def test_a_hanging_endpoint_holds_a_run_only_for_the_exit_grace(tmp_path: Path) -> None:
+    routes = HOOK + "    timeout: 1m\n"
+    root = ops_root(tmp_path, routes, playbook=TWO_PAGES)
+    with LoopbackServer() as server:
+        server.script(Reply(200, delay=120), Reply(200, delay=120))
+        env = cslir_env(
+            tmp_path, root, HOOK_URL=f"{server.url}/hook", HOOK_SECRET=WHSEC,
+            CSLIR_NOTIFY_EXIT_WAIT="0.5",
+        )  # fmt: skip
+        argv = cslir_argv("run", str(root / "playbooks" / "leak.yaml"), "--auto")
+        started = time.monotonic()
+        done = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True)
+        took = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert took < 30  # far below the route's 1 minute timeout: the grace, not the network
+    assert {r["status"] for r in deliveries(root)} <= {"pending", "delivering"}
+
+
+def test_cslir_run_pages_the_approving_roles_route_from_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cslir.__main__ import main
+
+    playbook = (
+        "cslir: 1\nid: sign\ntitle: Sign\nroles: {legal: Legal}\n"
+        "steps:\n  - {id: approve-notice, kind: approval, by: legal}\n"
+    )
+    settings = "cslir: 1\nrole_routes: {legal: hook}\n"
+    root = ops_root(tmp_path, HOOK, playbook=playbook, settings=settings)
+    with LoopbackServer() as server:
+        server.script(Reply(200))
+        monkeypatch.setenv("HOOK_URL", f"{server.url}/hook")
+        monkeypatch.setenv("HOOK_SECRET", WHSEC)
+        rc = main(["--root", str(root), "run", str(root / "playbooks" / "leak.yaml"), "--auto"])
+        [request] = server.requests  # sent within the command's exit grace
+    capsys.readouterr()
+    assert rc == 0
+    [run] = {r["run"] for r in deliveries(root)}
+    requested = [d for t, d in notify_events(root, run) if t == "notify.requested"]
+    assert requested == [
+        {
+            "route": "hook",
+            "step": "approve-notice",
+            "reason": "approval",
+            "message": f"Approval needed from the legal role: approve-notice (run {run}, Sign)."
+            f" Sign off with: cslir approve {run} approve-notice --as NAME",
+        }
+    ]
+    assert json.loads(request.body)["data"]["text"] == requested[0]["message"]
+
+
+def test_a_short_command_does_not_wait_on_pages_it_did_not_ask_for(tmp_path: Path) -> None:
+    root = ops_root(tmp_path, HOOK + "    timeout: 1m\n", playbook=TWO_PAGES)
+    session = open_session(root, route="hook")
+    session.page("hook", "left pending by a process that died")
+    with LoopbackServer() as server:
+        server.script(Reply(200, delay=120))
+        env = cslir_env(
+            tmp_path, root, HOOK_URL=f"{server.url}/hook", HOOK_SECRET=WHSEC,
+            CSLIR_NOTIFY_EXIT_WAIT="60",
+        )  # fmt: skip
+        started = time.monotonic()
+        done = subprocess.run(
+            cslir_argv("note", session.run_id, "still here"),
+            env=env, cwd=tmp_path, capture_output=True, text=True,
+        )  # fmt: skip
+        took = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert took < 30  # the 60 s exit wait is for this process's own pages only
+    assert [r["status"] for r in deliveries(root)] == ["pending"]

@@ -1,10 +1,12 @@
 """The outbox as a background thread of a cslir process working on a run.
 
 The responder's thread only records events and nudges the worker; it never waits on the
-network. When the process ends, ``stop`` gives the worker a short grace (``Policy.exit_grace``)
-to send what is due, then leaves the rest pending for the next cslir process or
-``cslir notify flush``. The thread is a daemon, so a hanging endpoint can never hold the
-process open past that grace.
+network. While the process lives, the worker delivers everything due, including what earlier
+processes left pending. When it ends, the worker gets a short grace (``Policy.exit_grace``) for
+what this process itself asked for (its pages, their retries, fallbacks and resolves), so a
+quick ``cslir note`` never waits on someone else's dead endpoint; the rest stays pending for the
+next cslir process or ``cslir notify flush``. The thread is a daemon, so a hanging endpoint
+can never hold the process open past that grace.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Background:
         self._horizon = self.outbox.clock() + timedelta(seconds=grace)
         self.outbox.deadline = time.monotonic() + grace
         self._stopping = True
+        self.outbox.owed_only = True
         self.outbox.notice()  # one last look: what was requested or closed just now
 
     def join(self) -> None:

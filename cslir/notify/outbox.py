@@ -15,11 +15,8 @@ One loop, in one thread, owns the store connection. Each cycle it
 
 from __future__ import annotations
 
-import os
 import queue
 import random
-import secrets
-import socket
 import threading
 import time
 from collections import deque
@@ -32,6 +29,7 @@ from typing import Any
 from cslir.durations import format_span
 from cslir.errors import CslirError
 from cslir.events import Event, format_at, parse_at
+from cslir.notify import workers
 from cslir.notify.attempt import Attempt, Job, Senders, all_secrets
 from cslir.notify.outcomes import Result, judge_attempt, outcome_events
 from cslir.notify.plan import plan_request, resolve_payload
@@ -41,8 +39,6 @@ from cslir.notify.routes import DEFAULT_TIMEOUT, RouteBook
 from cslir.notify.runfacts import RunFacts
 from cslir.store import Store
 
-HOST = socket.gethostname()
-_LIVE: set[str] = set()  # ids of the workers running in this process
 RECONCILE_BATCH = 200
 LEASE_SAFETY = 5.0  # seconds: a held delivery goes back to the queue this long before its lease
 
@@ -65,7 +61,7 @@ class Outbox:
         rand: Callable[[], float] = random.random,
         on_outcome: Callable[[Result], None] | None = None,
     ) -> None:
-        self.id = f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.id = workers.new_worker_id()
         self.store_path = store_path
         self.routes = routes
         self.environ = environ
@@ -80,6 +76,11 @@ class Outbox:
         self._finished: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._inflight: dict[int, Job] = {}
         self._held: dict[str, deque[Job]] = {}  # claimed, waiting for a free slot on the route
+        # What this process asked for (its events, their fallbacks and resolves): at exit it
+        # waits for these only, so a short command never waits on someone else's dead endpoint.
+        self._owed_events: set[tuple[str, int]] = set()
+        self._owed: set[int] = set()
+        self.owed_only = False  # set when the process is ending
         self._open: list[dict[str, Any]] = []
         self._limiter = RateLimiter()
         self._last_sweep = float("-inf")
@@ -94,6 +95,8 @@ class Outbox:
 
         Without an event: look at the whole store again soon (requests, closed alerts).
         """
+        if event is not None:
+            self._owed_events.add((event.run, event.seq))
         self._reconcile_soon = True
         if event is None:
             self._resolve_soon = True
@@ -115,7 +118,7 @@ class Outbox:
         self._senders = Senders(
             self.policy.senders, self._done, environ=self.environ, now=self.clock
         )
-        _LIVE.add(self.id)
+        workers.started(self.id)
         try:
             while True:
                 pause = self.cycle()
@@ -137,22 +140,31 @@ class Outbox:
         self._collect()
         self._sweep(now)
         self._open = self.store.open_delivery_times()
-        if any(self._due(row, now) for row in self._open) and self._dispatch(now):
+        due = [row for row in self._open if self._counts(row["id"]) and self._due(row, now)]
+        if due and self._dispatch(now):
             self._open = self.store.open_delivery_times()
         return self._pause(self.clock())
 
     def settled(self, horizon: datetime | None = None) -> bool:
-        """Nothing left for this worker to do before ``horizon`` (None: ever)."""
-        if self._reconcile_soon or self._resolve_soon:
+        """Nothing left for this worker to do before ``horizon`` (None: ever).
+
+        With ``owed_only``, only what this process asked for counts.
+        """
+        if self._reconcile_soon or self._resolve_soon or not self._finished.empty():
             return False
-        if self._inflight or not self._finished.empty():
+        if any(self._counts(delivery) for delivery in self._inflight):
             return False
         if horizon is None and any(self._held.values()):
             return False
         return not any(
             self._due(row, horizon) if horizon is not None else self._ours(row)
             for row in self._open
+            if self._counts(row["id"])
         )
+
+    def _counts(self, delivery: int) -> bool:
+        """Whether a delivery matters now: any does, but at the end only what this process owes."""
+        return not self.owed_only or delivery in self._owed
 
     @property
     def store(self) -> Store:
@@ -208,6 +220,10 @@ class Outbox:
             row = self.store.enqueue_delivery(
                 event.run, event.seq, planned.route, planned.payload, planned.key, now
             )
+            if (event.run, event.seq) in self._owed_events or (
+                event.data.get("fallback_of") in self._owed
+            ):
+                self._owed.add(row)
             age = (now - parse_at(event.at)).total_seconds()
             if age > self.policy.max_age:
                 note = f"requested {format_span(age)} before any worker saw it; not sent"
@@ -225,17 +241,14 @@ class Outbox:
             if closed is not None:
                 key = trigger["idempotency_key"] + "-resolve"
                 payload = resolve_payload(trigger["payload"])
-                self.store.enqueue_delivery(run, closed, trigger["route"], payload, key, now)
+                row = self.store.enqueue_delivery(run, closed, trigger["route"], payload, key, now)
+                if trigger["id"] in self._owed:
+                    self._owed.add(row)
 
     def _release_dead_claims(self) -> None:
         leased = [r for r in self.store.open_delivery_times() if r["status"] == "delivering"]
-        for owner in {row["claimed_by"] for row in leased}:
-            host, _, rest = (owner or "").partition(":")
-            pid_text = rest.partition(":")[0]
-            if host != HOST or not pid_text.isdigit() or owner == self.id:
-                continue
-            pid = int(pid_text)
-            if (pid == os.getpid() and owner not in _LIVE) or not _alive(pid):
+        for owner in {row["claimed_by"] for row in leased if row["claimed_by"]}:
+            if owner != self.id and workers.is_dead(owner):
                 self.store.release_deliveries(owner)
 
     # -- sending -------------------------------------------------------------------------------
@@ -251,6 +264,9 @@ class Outbox:
             return False
         claimed = self.store.claim_due_deliveries(format_at(now), self.id, self._lease(), room)
         for row in claimed:
+            if self.owed_only and row["id"] not in self._owed:  # ending: not ours to wait for
+                self._requeue(row, parse_at(row["next_attempt_at"]))
+                continue
             try:
                 route = self.routes.get(row["route"])
             except CslirError as e:  # unknown route, broken file: nothing to send to
@@ -355,7 +371,8 @@ class Outbox:
     # -- stopping ------------------------------------------------------------------------------
 
     def _stop(self) -> None:
-        _LIVE.discard(self.id)
+        workers.stopped(self.id)
+        self._held.clear()  # still leased to this worker: released below with the rest
         if self._senders is not None:
             self._senders.close()
         if self._store is not None:
@@ -372,13 +389,3 @@ class Outbox:
 def _when(row: Mapping[str, Any]) -> str:
     """When a row next needs a worker: its next attempt, or the end of its lease."""
     return str(row["next_attempt_at"] if row["status"] == "pending" else row["claimed_until"])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
