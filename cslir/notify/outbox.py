@@ -140,8 +140,7 @@ class Outbox:
         self._collect()
         self._sweep(now)
         self._open = self.store.open_delivery_times()
-        due = [row for row in self._open if self._counts(row["id"]) and self._due(row, now)]
-        if due and self._dispatch(now):
+        if any(self._due(row, now) for row in self._waiting()) and self._dispatch(now):
             self._open = self.store.open_delivery_times()
         return self._pause(self.clock())
 
@@ -158,13 +157,16 @@ class Outbox:
             return False
         return not any(
             self._due(row, horizon) if horizon is not None else self._ours(row)
-            for row in self._open
-            if self._counts(row["id"])
+            for row in self._waiting()
         )
 
     def _counts(self, delivery: int) -> bool:
         """Whether a delivery matters now: any does, but at the end only what this process owes."""
         return not self.owed_only or delivery in self._owed
+
+    def _waiting(self) -> list[dict[str, Any]]:
+        """Open deliveries that matter now and are not being sent by this worker."""
+        return [r for r in self._open if r["id"] not in self._inflight and self._counts(r["id"])]
 
     @property
     def store(self) -> Store:
@@ -181,16 +183,11 @@ class Outbox:
         return bool(row["claimed_by"] == self.id) or _when(row) <= format_at(self.clock())
 
     def _due(self, row: Mapping[str, Any], at: datetime) -> bool:
-        if row["id"] in self._inflight:
-            return True
         return _when(row) <= format_at(at)
 
     def _pause(self, now: datetime) -> float:
-        waits = [self.policy.poll]
-        for row in self._open:
-            if row["id"] not in self._inflight:
-                waits.append((parse_at(_when(row)) - now).total_seconds())
-        return max(min(waits), 0.0)
+        waits = [(parse_at(_when(row)) - now).total_seconds() for row in self._waiting()]
+        return max(min([self.policy.poll, *waits]), 0.0)
 
     def _sweep(self, now: datetime) -> None:
         """All of it every ``poll`` seconds; between, only what news asked for."""
@@ -208,8 +205,10 @@ class Outbox:
     def _reconcile(self, now: datetime) -> None:
         facts = self._facts
         assert facts is not None
+        self._reconcile_soon = False  # before the query: news arriving during it sets it again
         batch = self.store.unqueued_events("notify.requested", RECONCILE_BATCH)
-        self._reconcile_soon = len(batch) == RECONCILE_BATCH  # more next cycle
+        if len(batch) == RECONCILE_BATCH:
+            self._reconcile_soon = True  # more next cycle
         for event in batch:
             planned = plan_request(
                 event,
