@@ -124,6 +124,22 @@ def test_when_true_once_the_input_is_given() -> None:
     assert (log.status()["f"], log.status()["g"]) == ("ready", "pending")
 
 
+def test_a_step_needing_a_later_listed_step_sees_it_become_not_applicable() -> None:
+    pb = playbook("""
+cslir: 1
+id: later
+title: Later
+inputs: {pi: {type: bool}}
+steps:
+  - {id: a, needs: [b]}
+  - {id: b, needs: [], when: pi}
+""")
+    log = Log(pb)
+    assert log.status() == {"a": "pending", "b": "blocked"}
+    log.add("input.set", {"name": "pi", "value": False})
+    assert log.status() == {"a": "ready", "b": "n/a"}
+
+
 def test_failed_step_blocks_dependents_and_retry_makes_it_ready_again() -> None:
     log = Log(playbook(ORDER)).act(lambda s: actions.fail(s, "a", "disk full"))
     st = log.state()
