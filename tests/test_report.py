@@ -22,7 +22,7 @@ from cslir.__main__ import main
 from cslir.engine import actions
 from cslir.errors import ActionRefused, InvalidInput
 from cslir.events import Event, format_at
-from cslir.report import chart
+from cslir.report import chart, sections
 from cslir.report.improvements import Improvements
 from cslir.report.labels import _TABLE, LANGS, labels
 from cslir.report.model import build_report
@@ -449,8 +449,27 @@ def test_rows_are_read_again_on_each_iteration_not_held() -> None:
         reads["n"] += 1
         return []
 
-    rows = Rows(source, ["note.added"], lambda e: {}, 0)
-    assert (list(rows), list(rows), reads["n"], bool(rows)) == ([], [], 2, False)
+    rows = Rows(source, ["note.added"], lambda e: {}, 1)
+    assert (list(rows), list(rows), reads["n"], bool(rows)) == ([], [], 2, True)
+    empty = Rows(source, ["note.added"], lambda e: {}, 0)
+    assert (list(empty), reads["n"], bool(empty)) == ([], 2, False)  # an empty section: no read
+
+
+def test_sections_over_the_memory_budget_are_read_again_with_the_same_rows(
+    fixed: reportrun.FixedRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = {"n": 0}
+
+    def source() -> Any:
+        reads["n"] += 1
+        return fixed.store.iter_events(fixed.run_id)
+
+    kept = materialize(build_report(source, clock=lambda: WALL))
+    assert reads["n"] == 2  # the fold, then the timeline: the other sections were kept
+    monkeypatch.setattr(sections, "KEEP_CHARS", 0)
+    streamed = materialize(build_report(source, clock=lambda: WALL))
+    assert streamed == kept
+    assert reads["n"] == 2 + 6  # the fold, notes, notifications, commands, evidence, timeline
 
 
 def test_a_run_recorded_by_the_service_reports_without_errors(tmp_path: Path) -> None:

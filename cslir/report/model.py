@@ -27,7 +27,15 @@ from cslir.model import localize
 from cslir.report import leniency
 from cslir.report.improvements import Improvements
 from cslir.report.labels import labels
-from cslir.report.sections import Describer, Row, Rows, Source, notification_row
+from cslir.report.sections import (
+    Describer,
+    Kept,
+    Row,
+    Rows,
+    Source,
+    delivered,
+    notification_row,
+)
 
 REPORT_VERSION = 1
 PAGE = 500  # events folded at a time
@@ -49,7 +57,14 @@ def _seconds(a: datetime | None, b: datetime | None) -> int | None:
 class _Collector:
     """What the report needs from the events beyond the fold, gathered in the same pass."""
 
-    def __init__(self) -> None:
+    def __init__(self, say: Describer) -> None:
+        self.kept = Kept()
+        self._sections: dict[str, tuple[str, Callable[[Event], Row]]] = {
+            "note.added": ("notes", say.note_row),
+            "notify.requested": ("notifications", notification_row),
+            "command.finished": ("commands", say.command_row),
+            "evidence.added": ("evidence", say.evidence_row),
+        }
         self.types: Counter[str] = Counter()
         self.actors: Counter[str] = Counter()
         self.started: set[str] = set()  # steps whose start was recorded, not inferred
@@ -62,6 +77,9 @@ class _Collector:
 
     def see(self, e: Event) -> None:
         self.types[e.type] += 1
+        section = self._sections.get(e.type)
+        if section is not None:
+            self.kept.add(section[0], section[1](e))
         if e.actor != "cslir":
             self.actors[e.actor] += 1
         step = e.data.get("step")
@@ -116,20 +134,20 @@ def _pages(events: Iterator[Event]) -> Iterator[list[Event]]:
         yield page
 
 
-def _fold(source: Source) -> tuple[RunState, _Collector]:
+def _fold(source: Source, table: dict[str, str], lang: str) -> tuple[RunState, _Collector]:
     events = iter(source())
     first = next(events, None)
     if first is None or first.type != "run.opened":
         raise InvalidInput("the run's record does not start with run.opened; it cannot be reported")
-    seen = _Collector()
-    seen.see(first)
     state = fold([first])
+    seen = _Collector(Describer(state.playbook, table, lang))
+    seen.see(first)
     for page in _pages(events):
         advance(state, page)
         for e in page:
             seen.see(e)
-        # The report reads these again from the source, section by section; drop the fold's
-        # copies so that memory does not grow with the run.
+        # The report keeps its own rows of these (or reads them again); drop the fold's copies
+        # so that memory does not grow with the run.
         state.notes.clear()
         state.evidence.clear()
         state.notifications.clear()
@@ -157,7 +175,7 @@ def build_report(
 ) -> dict[str, Any]:
     """The report of the run whose events ``source()`` yields (each call reads them afresh)."""
     table = labels(lang)
-    state, seen = _fold(source)
+    state, seen = _fold(source, table, lang)
     last = state.last_seq
 
     def source_upto() -> Iterator[Event]:
@@ -165,8 +183,15 @@ def build_report(
         # moves on while the report is written still gets one consistent report.
         return takewhile(lambda e: e.seq <= last, source())
 
-    def rows(types: tuple[str, ...], make: Callable[[Event], Row]) -> Rows:
-        return Rows(source_upto, types, make, sum(seen.types[t] for t in types))
+    def rows(
+        types: tuple[str, ...],
+        make: Callable[[Event], Row],
+        section: str | None = None,
+        finish: Callable[[Row], Row] | None = None,
+    ) -> Rows:
+        count = sum(seen.types[t] for t in types)
+        kept = seen.kept.rows(section) if section else None
+        return Rows(source_upto, types, make, count, kept=kept, finish=finish)
 
     now = report_time(state, at, clock)
     pb = state.playbook
@@ -194,10 +219,12 @@ def build_report(
         "steps": steps,
         "decisions": [_decision(e, say) for e in seen.decisions],
         "approvals": [_approval(sid, got, say) for sid, got in seen.approvals.items()],
-        "notes": rows(NOTE_TYPES, say.note_row),
-        "notifications": rows(NOTIFY_TYPES, notification_row(seen.deliveries)),
-        "commands": rows(COMMAND_TYPES, say.command_row),
-        "evidence": rows(EVIDENCE_TYPES, say.evidence_row),
+        "notes": rows(NOTE_TYPES, say.note_row, "notes"),
+        "notifications": rows(
+            NOTIFY_TYPES, notification_row, "notifications", delivered(seen.deliveries)
+        ),
+        "commands": rows(COMMAND_TYPES, say.command_row, "commands"),
+        "evidence": rows(EVIDENCE_TYPES, say.evidence_row, "evidence"),
         "leniency": leniency.build(state, clocks, steps, improvements, say),
         "improvements": improvements,
         "timeline": rows(tuple(seen.types), say.timeline_row),

@@ -13,7 +13,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 from cslir.durations import format_span
 from cslir.errors import InvalidInput
-from cslir.events import parse_at
 from cslir.report import chart
 from cslir.report.labels import labels, state_word
 from cslir.report.sections import Rows, materialize
@@ -33,7 +32,7 @@ FORMATS = ("md", "html", "json")
 TEMPLATES = {"md": "report.md.j2", "html": "report.html.j2"}
 Write = Callable[[str], object]
 
-_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
+_MD_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*[]<>|"})
 _ZH_UNITS = {"d": "天", "h": "小时", "m": "分", "s": "秒"}
 
 
@@ -129,7 +128,7 @@ class Raw(str):
 def _md_escape(value: Any) -> Any:
     """Recorded text is shown as written, never read as Markdown or HTML."""
     if isinstance(value, str) and not isinstance(value, Raw):
-        return _MD_SPECIAL.sub(r"\\\1", value)
+        return value.translate(_MD_ESCAPES)
     return value
 
 
@@ -152,11 +151,13 @@ def filters(lang: str, tz_name: str, *, html: bool = False) -> dict[str, Callabl
         if not at:
             return none
         local = _moment(at).astimezone(tz)
-        offset = local.strftime("%z")
-        return f"{local:%Y-%m-%d} {local:%H:%M:%S}{tie}{offset[:3]}:{offset[3:]}"
+        minutes = round((local.utcoffset() or timedelta()).total_seconds()) // 60
+        sign = "-" if minutes < 0 else "+"
+        offset = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        return f"{local.isoformat(' ', 'seconds')[:19]}{tie}{offset}"
 
     def utc(at: str | None) -> str:
-        return f"{_moment(at).astimezone(UTC):%Y-%m-%d %H:%M:%S}Z" if at else none
+        return _moment(at).astimezone(UTC).isoformat(" ", "seconds")[:19] + "Z" if at else none
 
     def span(seconds: float | None) -> str:
         if seconds is None:
@@ -204,11 +205,10 @@ def filters(lang: str, tz_name: str, *, html: bool = False) -> dict[str, Callabl
 
 
 def _moment(text: str) -> datetime:
-    """An event time, or any ISO time with a zone (an input given as ``...Z``)."""
-    try:
-        return parse_at(text)
-    except ValueError:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """An event time (``...T03:04:05.123456Z``), or any ISO time with a zone."""
+    # fromisoformat rather than events.parse_at's strptime: a timeline formats every event's
+    # time twice, and strptime would be most of the cost of a long report.
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 # -- JSON, streamed -----------------------------------------------------------------------------
@@ -231,8 +231,12 @@ def write_json(value: Any, write: Write, level: int = 0) -> None:
     elif isinstance(value, list | tuple | Rows):
         sep = "["
         for item in value:
-            write(f"{sep}\n{pad}")
-            write_json(item, write, level + 1)
+            if isinstance(item, Rows):
+                write(f"{sep}\n{pad}")
+                write_json(item, write, level + 1)
+            else:  # no section inside: one dumps, indented to its depth, is much faster
+                text = json.dumps(item, indent=2, ensure_ascii=False, allow_nan=False)
+                write(f"{sep}\n{pad}" + text.replace("\n", "\n" + pad))
             sep = ","
         write("[]" if sep == "[" else "\n" + "  " * level + "]")
     else:

@@ -1,8 +1,10 @@
 """The report's per-event sections: the timeline, notes, notifications, command outputs, evidence.
 
-Each is a ``Rows``: it knows how many rows it has (counted while the run was folded) and reads
-the events again from the source each time it is iterated, so a run of any length is rendered
-in flat memory. The sentences the timeline uses come from the label table.
+Each is a ``Rows``: it knows how many rows it has (counted while the run was folded) and either
+holds rows kept during the fold, within one byte budget for the whole report (``Kept``), or reads
+the events again from the source when it is rendered. So a typical run is read twice (the fold,
+then the timeline) and a run of any length is still rendered in flat memory. The sentences the
+timeline uses come from the label table.
 """
 
 from __future__ import annotations
@@ -19,23 +21,72 @@ Row = dict[str, Any]
 
 EXCERPT_CHARS = 1000  # of a command's output; the recorded digest covers all of it
 TIMELINE_TEXT = 200  # characters of a note or message in a timeline row
+KEEP_CHARS = 2 << 20  # of section rows kept from the fold, for all sections together
+
+
+class Kept:
+    """Section rows made during the fold, as compact JSON, within one budget for them all.
+
+    A section that would overflow the budget gives up what it kept and is read again from the
+    source when it is rendered.
+    """
+
+    def __init__(self, budget: int | None = None) -> None:
+        self._rows: dict[str, list[str] | None] = {}
+        self._used = 0
+        self._budget = KEEP_CHARS if budget is None else budget
+
+    def add(self, section: str, row: Row) -> None:
+        kept = self._rows.setdefault(section, [])
+        if kept is None:
+            return
+        text = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+        if self._used + len(text) > self._budget:
+            self._used -= sum(map(len, kept))
+            self._rows[section] = None
+            return
+        kept.append(text)
+        self._used += len(text)
+
+    def rows(self, section: str) -> list[str] | None:
+        """The section's kept rows, or None if it must be read again."""
+        return self._rows.get(section, [])
 
 
 class Rows:
-    """The rows of one section, made on demand from the events of the given types."""
+    """The rows of one section: kept ones, or made on demand from events of the given types.
+
+    ``finish`` completes each row with what was learnt after its event (a delivery's fate).
+    """
 
     def __init__(
-        self, source: Source, types: Iterable[str], make: Callable[[Event], Row], count: int
+        self,
+        source: Source,
+        types: Iterable[str],
+        make: Callable[[Event], Row],
+        count: int,
+        *,
+        kept: list[str] | None = None,
+        finish: Callable[[Row], Row] | None = None,
     ) -> None:
         self._source = source
         self._types = frozenset(types)
         self._make = make
         self._count = count
+        self._kept = kept
+        self._finish = finish
 
     def __iter__(self) -> Iterator[Row]:
+        finish = self._finish or (lambda row: row)
+        if self._kept is not None:
+            for text in self._kept:
+                yield finish(json.loads(text))
+            return
+        if not self._count:  # nothing to find: do not read the whole run again
+            return
         for event in self._source():
             if event.type in self._types:
-                yield self._make(event)
+                yield finish(self._make(event))
 
     def __len__(self) -> int:
         return self._count
@@ -197,29 +248,37 @@ class Describer:
         }
 
 
-def notification_row(deliveries: Mapping[int, Row]) -> Callable[[Event], Row]:
-    """Rows for notify.requested events, joined with what became of each delivery."""
+def notification_row(e: Event) -> Row:
+    """A notify.requested event, as yet undelivered (``delivered`` adds what became of it)."""
+    d = e.data
+    return {
+        "seq": e.seq,
+        "at": e.at,
+        "actor": e.actor,
+        "route": str(d.get("route", "")),
+        "reason": str(d.get("reason", "")),
+        "step": d.get("step") if isinstance(d.get("step"), str) else None,
+        "clock": d.get("clock") if isinstance(d.get("clock"), str) else None,
+        "message": str(d.get("message", "")),
+        "status": "pending",
+        "status_at": None,
+        "attempts": None,
+        "error": None,
+        "fallback": None,
+    }
 
-    def make(e: Event) -> Row:
-        d = e.data
-        got = deliveries.get(e.seq, {})
-        return {
-            "seq": e.seq,
-            "at": e.at,
-            "actor": e.actor,
-            "route": str(d.get("route", "")),
-            "reason": str(d.get("reason", "")),
-            "step": d.get("step") if isinstance(d.get("step"), str) else None,
-            "clock": d.get("clock") if isinstance(d.get("clock"), str) else None,
-            "message": str(d.get("message", "")),
-            "status": got.get("status", "pending"),
-            "status_at": got.get("at"),
-            "attempts": got.get("attempts"),
-            "error": got.get("error"),
-            "fallback": got.get("fallback"),
-        }
 
-    return make
+def delivered(deliveries: Mapping[int, Row]) -> Callable[[Row], Row]:
+    """Completes a notification row with its delivery, once every event has been seen."""
+
+    def finish(row: Row) -> Row:
+        got = deliveries.get(row["seq"])
+        if got:
+            row.update(status=got["status"], status_at=got["at"], attempts=got["attempts"],
+                       error=got["error"], fallback=got["fallback"])  # fmt: skip
+        return row
+
+    return finish
 
 
 def _output(d: Mapping[str, Any], stream: str) -> Row:
