@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 TRUE = {"true", "yes", "y", "1", "是", "对"}
 FALSE = {"false", "no", "n", "0", "否", "不"}
-_AGO = re.compile(r"\s*(\d+\s*(?:s|m|h|d))\s+ago\s*|\s*now\s*-\s*(\d+\s*(?:s|m|h|d))\s*")
+_UNIT = r"(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)"
+_AGO = re.compile(rf"\s*(\d+)\s*{_UNIT}\s+ago\s*|\s*now\s*-\s*(\d+)\s*{_UNIT}\s*")
 
 
 class InputValueError(ValueError):
@@ -81,7 +82,8 @@ def _parse_datetime(raw: Any, *, now: dt.datetime | None, tz: dt.tzinfo | None) 
         if m:
             from cslir.durations import parse_duration
 
-            span = parse_duration((m.group(1) or m.group(2)).replace(" ", ""))
+            amount, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            span = parse_duration(f"{amount}{unit[0]}")
             if now is None:
                 return "now"
             return (now - dt.timedelta(seconds=span.seconds)).astimezone(dt.UTC)

@@ -223,6 +223,8 @@ class RunSession:
                 provisional = (
                     f"; provisional: {data['provisional']}" if data.get("provisional") else ""
                 )
+                if data.get("conditional"):
+                    what += " if it applies (its condition waits on an input not given yet)"
                 message = (
                     f"{localize(clock.title) or clock.id} is {what} "
                     f"(due {self.local(datetime.fromisoformat(data['due']))}{provisional}); "

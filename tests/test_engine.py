@@ -504,10 +504,29 @@ def test_due_alerts_give_each_warning_and_the_miss_once_they_are_recorded() -> N
         for type, data in alerts:
             log.add(type, data, actor="cslir", at=now)
     assert seen == [
-        ("clock.warned", {**due, "warn": "1h"}),
-        ("clock.warned", {**due, "warn": "15m"}),
+        ("clock.warned", {**due, "warn": "1h", "covers": ["1h"]}),
+        ("clock.warned", {**due, "warn": "15m", "covers": ["15m"]}),
         ("clock.missed", due),
     ]
+
+
+def test_a_clock_found_past_two_thresholds_warns_once_with_the_tightest() -> None:
+    log = Log(playbook(CLOCKS), {"detected_at": "2026-03-02T01:00:00Z", "cii": False})
+    due = {"clock": "report", "due": "2026-03-02T05:00:00Z"}
+    now = T0 + 230 * MIN  # 10 minutes before due: past both the 1h and the 15m threshold
+    alerts = report_alerts(log, now)
+    assert alerts == [("clock.warned", {**due, "warn": "15m", "covers": ["1h", "15m"]})]
+    for type, data in alerts:
+        log.add(type, data, actor="cslir", at=now)
+    assert report_alerts(log, now + MIN) == []
+
+
+def test_a_missed_clock_gives_no_more_warnings() -> None:
+    log = Log(playbook(CLOCKS), {"detected_at": "2026-03-02T01:00:00Z", "cii": False})
+    now = T0 + 301 * MIN
+    for type, data in report_alerts(log, now):
+        log.add(type, data, actor="cslir", at=now)
+    assert report_alerts(log, now + MIN) == []
 
 
 def test_a_clock_found_overdue_alerts_only_its_miss() -> None:

@@ -200,15 +200,17 @@ def test_the_watch_records_each_warning_and_the_miss_once_and_pages_the_escalati
         for hour, minute in [(2, 0), (4, 1), (4, 2), (5, 0), (5, 1), (6, 0)]:
             now[0] = datetime(2026, 11, 28, hour, minute, tzinfo=UTC)
             seen += [(e.type, e.actor, dict(e.data)) for e in s.watch()]
-    due = {"clock": "report", "due": "2026-11-28T05:00:00Z"}
+    # the clock applies only once graded, and nobody has graded yet: counted, and said so
+    due = {"clock": "report", "due": "2026-11-28T05:00:00Z", "conditional": True}
     page = {"route": "legal-oncall", "clock": "report"}
+    maybe = " if it applies (its condition waits on an input not given yet)"
     assert seen == [
-        ("clock.warned", "cslir", {**due, "warn": "1h"}),
+        ("clock.warned", "cslir", {**due, "warn": "1h", "covers": ["1h"]}),
         ("notify.requested", "cslir", {**page, "reason": "clock.warned", "message":
-            "First report is due in under 1h (due 2026-11-28 13:00 CST (+08:00)); "
+            f"First report is due in under 1h{maybe} (due 2026-11-28 13:00 CST (+08:00)); "
             "basis: CAC Incident Reporting Measures Art 4"}),
         ("clock.missed", "cslir", due),
         ("notify.requested", "cslir", {**page, "reason": "clock.missed", "message":
-            "First report is missed (due 2026-11-28 13:00 CST (+08:00)); "
+            f"First report is missed{maybe} (due 2026-11-28 13:00 CST (+08:00)); "
             "basis: CAC Incident Reporting Measures Art 4"}),
     ]  # fmt: skip

@@ -135,11 +135,21 @@ def due_alerts(state: RunState, now: datetime) -> list[tuple[str, dict[str, Any]
         base: dict[str, Any] = {"clock": v.id, "due": v.due_at.isoformat().replace("+00:00", "Z")}
         if v.provisional:
             base["provisional"] = v.provisional  # recorded wherever the deadline is
-        if v.state == "overdue" and v.id not in state.missed:
-            out.append(("clock.missed", base))
-            continue
-        for w in v.clock.warn:
-            span = timedelta(seconds=parse_duration(w).seconds) if not w.endswith("wd") else None
-            if span is not None and now >= v.due_at - span and (v.id, w) not in state.warned:
-                out.append(("clock.warned", {**base, "warn": w}))
+        if v.applies is None:
+            base["conditional"] = True  # its condition waits on an input; counted anyway
+        if v.state == "overdue":
+            if v.id not in state.missed:
+                out.append(("clock.missed", base))
+            continue  # past due: no more warnings
+        passed = [
+            w
+            for w in v.clock.warn
+            if not w.endswith("wd")
+            and now >= v.due_at - timedelta(seconds=parse_duration(w).seconds)
+            and (v.id, w) not in state.warned
+        ]
+        if passed:
+            # one warning (the tightest threshold passed) covers every threshold passed so far
+            tightest = min(passed, key=lambda w: parse_duration(w).seconds)
+            out.append(("clock.warned", {**base, "warn": tightest, "covers": passed}))
     return out

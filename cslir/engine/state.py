@@ -197,7 +197,8 @@ def _apply(state: RunState, e: Event, at: datetime) -> str | None:
     elif t.startswith("notify."):
         state.notifications.append(e)
     elif t == "clock.warned":
-        state.warned.add((d["clock"], d["warn"]))
+        for w in d.get("covers") or [d["warn"]]:
+            state.warned.add((d["clock"], w))
     elif t == "clock.missed":
         state.missed.add(d["clock"])
     elif t == "run.paused":
