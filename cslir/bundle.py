@@ -146,6 +146,8 @@ def export_bundle(
             with w.member(MANIFEST) as sink:
                 sink.write(text)
         os.replace(tmp, out)
+    except OSError as e:
+        raise InvalidInput(f"{out}: cannot be written: {e.strerror or e}") from None
     finally:
         tmp.unlink(missing_ok=True)
     return manifest

@@ -309,6 +309,21 @@ def test_chart_compresses_long_idle_stretches_and_draws_every_finished_step(
     assert notify["bar"]["x"] > missed["x"]  # the late step is drawn after its deadline
 
 
+def test_chart_draws_a_step_under_way_as_running_up_to_now(tmp_path: Path) -> None:
+    store = Store(tmp_path / "cslir.db")
+    t0 = reportrun.DETECTED
+    open_run(store, reportrun.load_playbook(), {"detected_at": format_at(t0)}, actor="a",
+             timezone="UTC", now=t0, run_id="r")  # fmt: skip
+    RunSession(store, "r", "bob", now=lambda: t0).record(lambda st: actions.start(st, "contain"))
+    now = t0 + timedelta(minutes=90)
+    report = materialize(build_report(lambda: store.iter_events("r"), clock=lambda: now))
+    drawn = chart.build(report, lambda code: code or "")
+    contain = next(lane for lane in drawn["lanes"] if lane["label"] == "Contain the leak")
+    assert report["steps"][1]["status"] == "ready"  # a task under way is "ready" to be done
+    assert contain["state"] == "running"
+    assert contain["bar"]["x"] + contain["bar"]["w"] == pytest.approx(drawn["now"], abs=0.2)
+
+
 # -- the command line ---------------------------------------------------------------------------
 
 

@@ -173,7 +173,8 @@ def _step_lane(s: Row, scale: Scale, as_of: float, word: Callable[[str | None], 
         "kind": "step",
         "label": _fit(s["title"]),
         "full": f"{s['title']}: {word(s['status'])}",
-        "state": s["status"],
+        # a step under way is drawn as running whatever its kind (a task counts as "ready")
+        "state": "running" if start is not None and end is None else s["status"],
         "bar": None,
         "estimate": None,
     }

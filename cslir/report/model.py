@@ -275,7 +275,7 @@ def _summary(clocks: list[Row], steps: list[Row]) -> dict[str, int]:
     return {
         "clocks_met": c["met"],
         "clocks_missed": c["missed"] + c["overdue"],
-        "clocks_open": c["running"] + c["not-started"],
+        "clocks_open": c["running"],
         "steps_done": s["done"],
         "steps_skipped": s["skipped"],
         "steps_failed": s["failed"],
