@@ -12,13 +12,24 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36",
-          "magenta": "35"}
+STYLES = {
+    "bold": "1",
+    "dim": "2",
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "cyan": "36",
+    "magenta": "35",
+}
 
 
 class Term:
-    def __init__(self, stdin: TextIO | None = None, stdout: TextIO | None = None,
-                 environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         env = os.environ if environ is None else environ

@@ -64,7 +64,10 @@ def test_two_server_errors_then_success_deliver_once_under_one_idempotency_key(
     [row] = deliveries(root)
     assert (row["status"], row["attempts"], row["last_error"]) == ("delivered", 3, None)
     assert notify_events(root, session.run_id)[1:] == [
-        ("notify.delivered", {"delivery": 1, "route": "hook", "attempts": 3, "detail": "HTTP 200"})
+        (
+            "notify.delivered",
+            {"delivery": 1, "route": "hook", "attempts": 3, "detail": "HTTP 200", "request_seq": 2},
+        )
     ]
 
 
@@ -109,6 +112,7 @@ def test_http_200_with_a_permanent_dingtalk_error_code_fails_at_once(
             "notify.failed",
             {
                 "delivery": 1,
+                "request_seq": 2,
                 "route": "ding",
                 "attempts": 1,
                 "detail": "HTTP 200 errcode 310000: sign not match",
@@ -185,6 +189,7 @@ def test_a_hanging_endpoint_times_out_and_the_message_fails_over(
             "attempts": 1,
             "detail": "no answer within 1s (gave up after 1 attempt(s) in 1s)",
             "fallback": "hook",
+            "request_seq": 2,
         },
     )
 

@@ -94,7 +94,16 @@ def test_a_webhook_page_goes_out_signed_per_standard_webhooks(
     verified = Webhook(WHSEC).verify(body, request.headers)  # raises unless the signature holds
     assert verified["data"]["title"] == "Leak found in crm"
     assert notify_events(root, run)[1:] == [
-        ("notify.delivered", {"delivery": 1, "route": "audit", "attempts": 1, "detail": "HTTP 204"})
+        (
+            "notify.delivered",
+            {
+                "delivery": 1,
+                "route": "audit",
+                "attempts": 1,
+                "detail": "HTTP 204",
+                "request_seq": 2,
+            },
+        )
     ]
 
 
@@ -143,7 +152,13 @@ def test_a_dingtalk_notify_step_goes_out_signed_with_its_mentions(
     delivered = notify_events(root, run)[-1]
     assert delivered == (
         "notify.delivered",
-        {"delivery": 1, "route": "ding", "attempts": 1, "detail": "HTTP 200 errcode 0: ok"},
+        {
+            "delivery": 1,
+            "route": "ding",
+            "attempts": 1,
+            "detail": "HTTP 200 errcode 0: ok",
+            "request_seq": 3,
+        },
     )
 
 

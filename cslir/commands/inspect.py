@@ -40,8 +40,11 @@ def status(ctx: click.Context, run_id: str, as_json: bool, watch: bool, as_: str
         st = s.state()
         if st.last_seq != last:
             last = st.last_seq
-            out = json.dumps(status_json(s), ensure_ascii=False, indent=2) if as_json \
+            out = (
+                json.dumps(status_json(s), ensure_ascii=False, indent=2)
+                if as_json
                 else status_text(s)
+            )
             click.echo(out)
         if not watch:
             return

@@ -20,8 +20,15 @@ from cslir.engine import actions
 @click.option("--reason", default="", help="Why (recorded).")
 @as_option
 @click.pass_context
-def step(ctx: click.Context, run_id: str, step_id: str, outcome: str | None, choice: str | None,
-         reason: str, as_: str | None) -> None:
+def step(
+    ctx: click.Context,
+    run_id: str,
+    step_id: str,
+    outcome: str | None,
+    choice: str | None,
+    reason: str,
+    as_: str | None,
+) -> None:
     """Record a step's outcome in RUN."""
     app = make_app(ctx, as_)
     s = app.session(run_id)
@@ -57,8 +64,9 @@ def note(ctx: click.Context, run_id: str, text: str, step_id: str | None, as_: s
 @click.option("--step", "step_id", help="The step the evidence belongs to.")
 @as_option
 @click.pass_context
-def evidence(ctx: click.Context, run_id: str, file: Path, step_id: str | None,
-             as_: str | None) -> None:
+def evidence(
+    ctx: click.Context, run_id: str, file: Path, step_id: str | None, as_: str | None
+) -> None:
     """Copy FILE into RUN's content-addressed evidence and record its sha256."""
     s = make_app(ctx, as_).session(run_id)
     events = s.add_evidence(file, step_id=step_id)
@@ -75,6 +83,9 @@ def approve(ctx: click.Context, run_id: str, step_id: str, rationale: str, as_: 
     """Sign off an approval step; the requester cannot approve their own request."""
     app = make_app(ctx, as_)
     s = app.session(run_id)
-    s.record(lambda st: actions.approve(st, step_id, app.actor, app.roles_of(app.actor),
-                                        rationale or None))
+    s.record(
+        lambda st: actions.approve(
+            st, step_id, app.actor, app.roles_of(app.actor), rationale or None
+        )
+    )
     click.echo(f"{s.run_id}: {step_id} approved by {app.actor}")

@@ -24,20 +24,40 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.command()
 @click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--var", "vars_", multiple=True, metavar="NAME=VALUE", help="Give an input.")
-@click.option("--answers", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="YAML answers for inputs and steps (no terminal needed).")
+@click.option(
+    "--answers",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="YAML answers for inputs and steps (no terminal needed).",
+)
 @click.option("--auto", is_flag=True, help="Finish every step; decisions take their default.")
-@click.option("--drill", is_flag=True, help="Run as a drill: marked everywhere, commands simulated.")
+@click.option(
+    "--drill", is_flag=True, help="Run as a drill: marked everywhere, commands simulated."
+)
 @as_option
 @click.pass_context
-def run(ctx: click.Context, playbook: Path, vars_: tuple[str, ...], answers: Path | None,
-        auto: bool, drill: bool, as_: str | None) -> int:
+def run(
+    ctx: click.Context,
+    playbook: Path,
+    vars_: tuple[str, ...],
+    answers: Path | None,
+    auto: bool,
+    drill: bool,
+    as_: str | None,
+) -> int:
     """Start a run of PLAYBOOK and walk through it step by step."""
     from cslir.runflow import start_run
 
     app = make_app(ctx, as_)
-    return start_run(app, playbook, _parse_vars(vars_), answers=answers, auto=auto,
-                     mode="drill" if drill else "live", environ=os.environ, stdin=sys.stdin)
+    return start_run(
+        app,
+        playbook,
+        _parse_vars(vars_),
+        answers=answers,
+        auto=auto,
+        mode="drill" if drill else "live",
+        environ=os.environ,
+        stdin=sys.stdin,
+    )
 
 
 @click.command()
@@ -46,8 +66,9 @@ def run(ctx: click.Context, playbook: Path, vars_: tuple[str, ...], answers: Pat
 @click.option("--auto", is_flag=True, help="Finish every remaining step.")
 @as_option
 @click.pass_context
-def resume(ctx: click.Context, run_id: str, answers: Path | None, auto: bool,
-           as_: str | None) -> int:
+def resume(
+    ctx: click.Context, run_id: str, answers: Path | None, auto: bool, as_: str | None
+) -> int:
     """Resume a paused or interrupted run where it stopped."""
     from cslir.runflow import continue_run
 
@@ -65,5 +86,6 @@ def join(ctx: click.Context, run_id: str, role: str | None, as_: str | None) -> 
     from cslir.runflow import continue_run
 
     app = make_app(ctx, as_)
-    return continue_run(app, run_id, answers=None, auto=False, role=role, environ=os.environ,
-                        joining=True)
+    return continue_run(
+        app, run_id, answers=None, auto=False, role=role, environ=os.environ, joining=True
+    )

@@ -82,6 +82,8 @@ def outcome_events(
         "attempts": verdict.attempts,
         "detail": verdict.detail,
     }
+    if isinstance(row.get("event_seq"), int):
+        data["request_seq"] = row["event_seq"]  # the notify.requested event this settles
     if payload.get("event") == "resolve":
         data["event"] = "resolve"
     if fallback is not None:
