@@ -10,6 +10,7 @@ script; the JSON Schema it exports is checked against an independent validator i
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,17 +50,19 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun if n == 1 else plural}"
 
 
-class Type:
+class Type(ABC):
     """Base of all spec types."""
 
     expected = "a value"
     description = ""
 
+    @abstractmethod
     def check(self, value: Any, at: PathKey, report: Report) -> None:
-        raise NotImplementedError  # every concrete type overrides this
+        """Report every problem of ``value`` (found at path ``at``)."""
 
+    @abstractmethod
     def schema(self) -> dict[str, Any]:
-        raise NotImplementedError  # every concrete type overrides this
+        """The JSON Schema of this type, without its description."""
 
     def json_schema(self) -> dict[str, Any]:
         s = self.schema()
