@@ -101,6 +101,8 @@ class Walkthrough:
             if st.closed:
                 self.finish(st)
                 return 0
+            if self.auto_steps(st):
+                continue  # pages go out as soon as their step is ready, not when reached
             step = self.current(st)
             if step is None:
                 self.idle(st)
@@ -145,6 +147,15 @@ class Walkthrough:
             return None
         return ready[self.offset % len(ready)]
 
+    def auto_steps(self, st: RunState) -> bool:
+        """Do every ready step that cslir does by itself; True if any was done."""
+        did = False
+        for sid in st.in_order("ready"):
+            # another responder's process may have sent it first: then there is nothing to do
+            with contextlib.suppress(ActionRefused):
+                did = self.auto_step(st, st.index.step[sid]) or did
+        return did
+
     def auto_step(self, st: RunState, step: Step) -> bool:
         """Steps cslir does by itself once reached: paging and approval requests."""
         if st.steps[step.id].status != "ready":
@@ -154,6 +165,9 @@ class Walkthrough:
                 self.announce(e)
             return True
         if step.kind == "approval" and not st.steps[step.id].requested_by and self.role != step.by:
+            if self.shown != step.id:
+                self.show_step(st, step)
+                self.shown = step.id
             self.s.request_approval(step.id)
             self.term.say(
                 f"  approval requested from the {step.by} role: they run "

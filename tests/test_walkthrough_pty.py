@@ -326,3 +326,23 @@ def test_ctrl_c_during_a_command_stops_it_and_resume_offers_it_again(tmp_path: P
     events = stored_events(tmp_path, rid)
     assert [e.type for e in events if e.data.get("step") == "nap"] == [
         "step.started", "step.skipped"]  # fmt: skip
+
+
+def test_a_page_goes_out_as_soon_as_its_step_is_ready_not_when_the_responder_reaches_it(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.script(Reply(200))
+    root = make_ops(tmp_path, "pages")
+    env = cslir_env(tmp_path, root, hook=server.url + "/hook")
+    screen = Screen(["run", "playbooks/pages.yaml"], env, root)
+    rid = screen.run_id()
+    # the page is sent before the first step is even shown
+    screen.wait_for("  → paging legal-oncall: Leak under way; contain in progress")
+    screen.answer(TASK_PROMPT, "d")
+    screen.answer(TASK_PROMPT, "d")
+    assert screen.end() == 0
+    lines = screen.lines()
+    assert lines.index("  → paging legal-oncall: Leak under way; contain in progress") < (
+        lines.index("▶ contain: Contain the leak")
+    )
+    assert outcomes(stored_events(tmp_path, rid)) == {"contain": 1, "tell-legal": 1, "close": 1}
