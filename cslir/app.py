@@ -23,13 +23,17 @@ class App:
         from cslir.notifyhook import on_notify_for
 
         run_id = self.store.resolve_run(run_prefix)
-        return RunSession(
+        session = RunSession(
             self.store,
             run_id,
             self.actor,
             on_notify=on_notify_for(self.settings, self.store),
             role_routes=self.settings.role_routes,
         )
+        # Every cslir process watches the clocks of the run it touches: a warning or a miss
+        # that came due while nobody had the walkthrough open is recorded (and paged) now.
+        session.watch()
+        return session
 
     def roles_of(self, actor: str) -> list[str] | None:
         entry = self.settings.responders.get(actor)

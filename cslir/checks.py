@@ -38,6 +38,16 @@ def check_durations(data: Mapping[str, Any], report: Report) -> None:
             one(clock.get("due"), ("clocks", cid, "due"))
             for i, w in enumerate(_list(clock.get("warn"))):
                 one(w, ("clocks", cid, "warn", i))
+                if isinstance(w, str) and w.strip().endswith("wd"):
+                    # a warning is a span before the deadline; working days do not count back
+                    report(
+                        ("clocks", cid, "warn", i),
+                        f"clocks.{cid}.warn[{i}]: warn in "
+                        "s, m, h or d (a warning counts back from the deadline in clock "
+                        "time), not working days",
+                        False,
+                        "error",
+                    )
             for cond, d in _items(clock.get("due_if")):
                 one(d, ("clocks", cid, "due_if", cond))
     for i, step in enumerate(_list(data.get("steps"))):

@@ -214,3 +214,18 @@ def test_the_watch_records_each_warning_and_the_miss_once_and_pages_the_escalati
             f"First report is missed{maybe} (due 2026-11-28 13:00 CST (+08:00)); "
             "basis: CAC Incident Reporting Measures Art 4"}),
     ]  # fmt: skip
+
+
+def test_any_command_that_touches_a_run_records_a_miss_that_came_due_unwatched(
+    tmp_path: Path, root: Path
+) -> None:
+    open_runs(tmp_path, root, A, name="walk")  # detected 2026-11-28 01:00Z, due 4 h later
+    env = cslir_env(tmp_path, root)
+    first = cslir("status", A, env=env, cwd=root)
+    again = cslir("note", A, "still containing", env=env, cwd=root)
+    assert (first.returncode, again.returncode) == (0, 0)
+    types = [e.type for e in stored_events(tmp_path, A)]
+    # recorded once, by the first command that looked, and paged to the escalation route
+    assert types.count("clock.missed") == 1
+    assert types[:3] == ["run.opened", "clock.missed", "notify.requested"]
+    assert types[-1] == "note.added"
