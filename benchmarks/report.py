@@ -38,9 +38,10 @@ T0 = datetime(2026, 3, 2, tzinfo=UTC)
 def make_run(path: Path, n: int) -> str:
     """A closed run of the leak playbook with ``n`` events in all."""
     from cslir import yamlload
+    from cslir.events import NewEvent
     from cslir.model import build_playbook
     from cslir.runs import open_run
-    from cslir.store import NewEvent, Store
+    from cslir.store import Store
 
     text = files("cslir").joinpath("data/scaffold/playbooks/leak.yaml").read_text("utf-8")
     pb = build_playbook(yamlload.loads(text, "leak.yaml").data, path="leak.yaml", text=text)

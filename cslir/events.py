@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from cslir.errors import InvalidInput
 
@@ -223,3 +223,17 @@ def _fault(event: Event, expected: int, head: str, run: str | None) -> str | Non
     if recomputed != event.hash:
         return "hash does not match its contents"
     return None
+
+
+class NewEvent(NamedTuple):
+    """An event to append: what the store seals with a seq and hashes (``Store.append_many``)."""
+
+    actor: str
+    type: str
+    data: Mapping[str, Any]
+    at: str | datetime
+
+
+def as_at(value: str | datetime) -> str:
+    """An event time as stored: already formatted text, or an aware datetime to format."""
+    return format_at(value) if isinstance(value, datetime) else value

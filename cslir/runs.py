@@ -22,9 +22,9 @@ from cslir.engine import actions
 from cslir.engine.clocks import due_alerts, views
 from cslir.engine.state import RunState, advance, fold, input_values
 from cslir.errors import ActionRefused
-from cslir.events import Event
+from cslir.events import Event, NewEvent
 from cslir.model import Playbook, localize
-from cslir.store import NewEvent, SeqConflict, Store
+from cslir.store import SeqConflict, Store
 from cslir.templating import TemplateProblem, render
 
 Now = Callable[[], datetime]

@@ -24,12 +24,21 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from cslir.errors import ActionRefused, NotFound, StoreError, UsageError
-from cslir.events import GENESIS, Event, canonical_json, format_at, parse_at, seal
+from cslir.events import (
+    GENESIS,
+    Event,
+    NewEvent,
+    as_at,
+    canonical_json,
+    format_at,
+    seal,
+)
+from cslir.outboxstore import OutboxQueries
 
 T = TypeVar("T")
 
@@ -79,7 +88,6 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     ),
 )
 
-DELIVERY_STATUSES = frozenset({"pending", "delivering", "delivered", "failed", "superseded"})
 
 # os.umask is process-wide: without a lock, two threads opening stores at once could leave the
 # process's umask at 0o077 for good. (Other threads still see 0o077 during a connect.)
@@ -104,15 +112,6 @@ class RunRow:
     last_at: str
 
 
-class NewEvent(NamedTuple):
-    """One item for ``Store.append_many``."""
-
-    actor: str
-    type: str
-    data: Mapping[str, Any]
-    at: str | datetime
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -125,11 +124,7 @@ def _is_busy(error: sqlite3.Error) -> bool:
     return "locked" in text or "busy" in text
 
 
-def _at(value: str | datetime) -> str:
-    return format_at(value) if isinstance(value, datetime) else value
-
-
-class Store:
+class Store(OutboxQueries):
     """An open store file. One connection per instance; not shared across threads."""
 
     PAGE_SIZE = 500  # events per read in iter_events: flat memory, short read transactions
@@ -300,7 +295,7 @@ class Store:
         data: Mapping[str, Any],
     ) -> Event:
         """Record a new run and its ``run.opened`` event (seq 1) together, or neither."""
-        at = _at(at)
+        at = as_at(at)
         event = seal(run_id, 1, at, actor, "run.opened", data, GENESIS)
 
         def work(conn: sqlite3.Connection) -> Event:
@@ -364,7 +359,7 @@ class Store:
         sealed = []
         for draft in drafts:
             seq += 1
-            event = seal(run_id, seq, _at(draft.at), draft.actor, draft.type, draft.data, prev)
+            event = seal(run_id, seq, as_at(draft.at), draft.actor, draft.type, draft.data, prev)
             _insert(conn, event)
             sealed.append(event)
             prev = event.hash
@@ -431,157 +426,6 @@ class Store:
             raise UsageError(f"run prefix '{prefix}' is ambiguous: {shown}")
         return str(ids[0])
 
-    # -- the notification outbox -----------------------------------------------------------
-
-    def enqueue_delivery(
-        self,
-        run: str | None,
-        event_seq: int | None,
-        route: str,
-        payload: Mapping[str, Any],
-        idempotency_key: str,
-        next_attempt_at: str | datetime,
-    ) -> int:
-        """Queue a delivery and return its id; the same key again returns the first id."""
-        now = format_at(self._clock())
-
-        def work(conn: sqlite3.Connection) -> int:
-            conn.execute(
-                "INSERT INTO deliveries (run, event_seq, route, payload, idempotency_key,"
-                " status, attempts, next_attempt_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)"
-                " ON CONFLICT (idempotency_key) DO NOTHING",
-                (run, event_seq, route, canonical_json(dict(payload)).decode("utf-8"),
-                 idempotency_key, _at(next_attempt_at), now),
-            )  # fmt: skip
-            row = conn.execute(
-                "SELECT id FROM deliveries WHERE idempotency_key = ?", (idempotency_key,)
-            ).fetchone()
-            return int(row[0])
-
-        return self._write(work)
-
-    def claim_due_deliveries(
-        self, now_at: str, worker: str, lease_seconds: float, limit: int
-    ) -> list[dict[str, Any]]:
-        """Lease up to ``limit`` due deliveries to ``worker`` and return them.
-
-        Pending ones whose time has come, and delivering ones whose lease lapsed (their worker
-        died), are claimed. Selecting and marking happen in one IMMEDIATE transaction, so two
-        workers never hold the same delivery.
-        """
-        until = format_at(parse_at(now_at) + timedelta(seconds=lease_seconds))
-
-        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            due = conn.execute(
-                "SELECT id FROM deliveries WHERE (status = 'pending' AND next_attempt_at <= ?)"
-                " OR (status = 'delivering' AND claimed_until <= ?)"
-                " ORDER BY next_attempt_at, id LIMIT ?",
-                (now_at, now_at, limit),
-            )
-            ids = [row[0] for row in due]
-            conn.executemany(
-                "UPDATE deliveries SET status = 'delivering', claimed_by = ?, claimed_until = ?,"
-                " updated_at = ? WHERE id = ?",
-                [(worker, until, now_at, i) for i in ids],
-            )
-            marks = ", ".join("?" * len(ids))
-            return _deliveries(conn, f"WHERE id IN ({marks})", tuple(ids)) if ids else []
-
-        return self._write(work)
-
-    def finish_delivery(
-        self,
-        id: int,
-        status: str,
-        attempts: int,
-        next_attempt_at: str | datetime,
-        last_error: str | None,
-        *,
-        worker: str | None = None,
-        first_attempt_at: str | datetime | None = None,
-        record: tuple[str, Iterable[NewEvent]] | None = None,
-    ) -> bool:
-        """Record an attempt's outcome and release the lease.
-
-        With ``worker``, only while that worker still holds the lease: a worker whose lease
-        lapsed must not overwrite the outcome of the one that reclaimed it. Returns whether a
-        row was updated. ``first_attempt_at`` is kept from the first call that gives one.
-        ``record`` = (run, events) appends those events in the same transaction, only if the
-        row was updated: an outcome and its events are recorded together or not at all.
-        """
-        if status not in DELIVERY_STATUSES:
-            raise ValueError(f"unknown delivery status {status!r}")
-        now = format_at(self._clock())
-        first = None if first_attempt_at is None else _at(first_attempt_at)
-        params: tuple[Any, ...] = (
-            status, attempts, _at(next_attempt_at), last_error, first, now, id
-        )  # fmt: skip
-        sql = (
-            "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?,"
-            " first_attempt_at = coalesce(first_attempt_at, ?),"
-            " claimed_by = NULL, claimed_until = NULL, updated_at = ? WHERE id = ?"
-        )
-        if worker is not None:
-            sql, params = sql + " AND claimed_by = ?", (*params, worker)
-
-        def work(conn: sqlite3.Connection) -> bool:
-            if conn.execute(sql, params).rowcount != 1:
-                return False
-            if record is not None:
-                self._append_in(conn, record[0], [NewEvent(*e) for e in record[1]], None)
-            return True
-
-        return self._write(work)
-
-    def deliveries(self, run: str | None = None) -> list[dict[str, Any]]:
-        """Every delivery (of one run, if given) in queue order, payload decoded."""
-        where, params = ("WHERE run = ?", (run,)) if run is not None else ("", ())
-        return self._retry("read", lambda: _deliveries(self._db, where, params))
-
-    def open_deliveries(self) -> list[dict[str, Any]]:
-        """Deliveries still to be made: pending, or leased to a worker."""
-        where = "WHERE status IN ('pending', 'delivering')"
-        return self._retry("read", lambda: _deliveries(self._db, where, ()))
-
-    def open_delivery_times(self) -> list[dict[str, Any]]:
-        """Like ``open_deliveries``, only when each is due and who holds it (no payload)."""
-        rows = self._read(
-            "SELECT id, route, status, next_attempt_at, claimed_by, claimed_until FROM deliveries"
-            " WHERE status IN ('pending', 'delivering') ORDER BY id"
-        )
-        return [dict(row) for row in rows]
-
-    def delivered_triggers(self, channel: str) -> list[dict[str, Any]]:
-        """Delivered ``trigger`` payloads for ``channel`` with no ``<key>-resolve`` delivery yet."""
-        where = (
-            "WHERE status = 'delivered' AND json_extract(payload, '$.channel') = ?"
-            " AND json_extract(payload, '$.event') = 'trigger' AND NOT EXISTS"
-            " (SELECT 1 FROM deliveries r WHERE r.idempotency_key = deliveries.idempotency_key"
-            " || '-resolve')"
-        )
-        return self._retry("read", lambda: _deliveries(self._db, where, (channel,)))
-
-    def unqueued_events(self, type: str, limit: int = 500) -> list[Event]:
-        """Events of ``type`` that no delivery refers to yet (the outbox's reconciler)."""
-        rows = self._read(
-            "SELECT run, seq, at, actor, type, data, prev_hash, hash FROM events e"
-            " WHERE type = ? AND NOT EXISTS"
-            " (SELECT 1 FROM deliveries d WHERE d.run = e.run AND d.event_seq = e.seq)"
-            " ORDER BY at, run, seq LIMIT ?",
-            (type, limit),
-        )
-        return [self._event(row) for row in rows]
-
-    def release_deliveries(self, worker: str) -> int:
-        """Hand ``worker``'s leased deliveries back to the queue (it stopped or died)."""
-        now = format_at(self._clock())
-        sql = (
-            "UPDATE deliveries SET status = 'pending', claimed_by = NULL, claimed_until = NULL,"
-            " updated_at = ? WHERE status = 'delivering' AND claimed_by = ?"
-        )
-        return self._write(lambda conn: conn.execute(sql, (now, worker)).rowcount)
-
     # -- lifetime --------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -594,13 +438,6 @@ class Store:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _deliveries(
-    conn: sqlite3.Connection, where: str, params: tuple[Any, ...]
-) -> list[dict[str, Any]]:
-    rows = conn.execute(f"SELECT * FROM deliveries {where} ORDER BY id", params)
-    return [{**dict(row), "payload": json.loads(row["payload"])} for row in rows]
 
 
 def _insert(conn: sqlite3.Connection, event: Event) -> None:

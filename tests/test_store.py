@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from cslir.errors import ActionRefused, NotFound, StoreError, UsageError
-from cslir.events import GENESIS, format_at, verify_chain
-from cslir.store import MIGRATIONS, NewEvent, RunRow, SeqConflict, Store
+from cslir.events import GENESIS, NewEvent, format_at, verify_chain
+from cslir.store import MIGRATIONS, RunRow, SeqConflict, Store
 
 T0 = datetime(2026, 11, 29, 3, 4, 5, tzinfo=UTC)
 AT = format_at(T0)

@@ -10,10 +10,9 @@ from typing import Any
 
 from cslir.channels.retry import next_delay
 from cslir.durations import format_span
-from cslir.events import parse_at
+from cslir.events import NewEvent, parse_at
 from cslir.notify.attempt import Attempt
 from cslir.notify.policy import Policy
-from cslir.store import NewEvent
 
 ACTOR = "cslir"
 
