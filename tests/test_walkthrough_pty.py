@@ -12,12 +12,17 @@ import shlex
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pexpect
 import pytest
 from httpserver import LoopbackServer, Reply, loopback_server
-from runkit import cslir, cslir_env, gone, make_ops, outcomes, stored_events
+from runkit import cslir, cslir_env, gone, make_ops, outcomes, store_path, stored_events
+
+from cslir.runs import open_run
+from cslir.store import Store
+from cslir.validate import load_playbook
 
 TASK_PROMPT = "[d]one [s]kip [f]ail [n]ote [e]vidence [p]age [t]status [?]help [q]pause > "
 DECISION_PROMPT = "choose 1-2, or [n]ote [s]kip [t]status [?]help [q]pause > "
@@ -346,3 +351,51 @@ def test_a_page_goes_out_as_soon_as_its_step_is_ready_not_when_the_responder_rea
         lines.index("▶ contain: Contain the leak")
     )
     assert outcomes(stored_events(tmp_path, rid)) == {"contain": 1, "tell-legal": 1, "close": 1}
+
+
+@pytest.mark.parametrize(("lang", "title", "instructions"), [
+    ("en", "▶ contain: Contain the leak", "  Stop the leak without destroying evidence."),
+    ("zh", "▶ contain: 控制泄露", "  在不破坏证据的前提下阻断泄露。"),
+])  # fmt: skip
+def test_lang_chooses_the_language_the_responder_reads(
+    tmp_path: Path, lang: str, title: str, instructions: str
+) -> None:
+    root = make_ops(tmp_path, "bilingual")
+    screen = Screen(
+        ["--lang", lang, "run", "playbooks/bilingual.yaml"], cslir_env(tmp_path, root), root
+    )
+    screen.answer(TASK_PROMPT, "d")
+    screen.answer(TASK_PROMPT, "d")
+    assert screen.end() == 0
+    lines = screen.lines()
+    assert lines.index(title) + 2 == lines.index(instructions)
+
+
+@pytest.mark.parametrize(("no_color", "coloured"), [(False, True), (True, False)])
+def test_colour_shows_on_a_terminal_and_never_with_no_color(
+    tmp_path: Path, no_color: bool, coloured: bool
+) -> None:
+    root = make_ops(tmp_path, "bilingual")
+    env = cslir_env(tmp_path, root)
+    if not no_color:
+        del env["NO_COLOR"]
+    screen = Screen(["run", "playbooks/bilingual.yaml"], env, root)
+    screen.answer(TASK_PROMPT if no_color else "pause > ", "q")
+    assert screen.end() == 130
+    assert ("\x1b[" in screen.log.getvalue()) is coloured
+
+
+def test_status_watch_redraws_when_another_responder_records_a_step(tmp_path: Path) -> None:
+    root = make_ops(tmp_path, "bilingual")
+    env = cslir_env(tmp_path, root)
+    rid = "20261129-020000-abcdef"
+    pb = load_playbook(root / "playbooks" / "bilingual.yaml", root)
+    with Store(store_path(tmp_path)) as store:
+        open_run(store, pb, {}, actor="alice", now=datetime.now(UTC), run_id=rid)
+    watch = Screen(["status", rid, "--watch"], env, root)
+    watch.wait_for("ready    contain")
+    done = cslir("step", rid, "contain", "--done", "--as", "bob", env=env, cwd=root)
+    assert done.returncode == 0
+    watch.wait_for("done     contain by bob")
+    watch.child.sendintr()
+    assert watch.end() == 130
