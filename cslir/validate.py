@@ -126,23 +126,26 @@ def _drill_playbook(data: dict[str, Any], path: Path, routes: set[str]) -> dict[
 def validate(paths: list[Path], root: Path) -> list[Diagnostic]:
     """Every problem in every file, file by file in the order given."""
     files = expand(paths) if paths else repo_files(root)
-    routes = route_names(root)
-    for f in files:  # route files named explicitly outside the repo count too
-        if f.resolve().parent != (root / "notifiers").resolve():
-            try:
-                data = yamlload.load(f).data
-            except yamlload.YamlError:
-                continue
-            if classify(f, data) == "route" and isinstance(data.get("routes"), dict):
-                routes.update(data["routes"])
-    out: list[Diagnostic] = []
-    for f in files:
+    loaded: list[tuple[Path, yamlload.Document | yamlload.YamlError]] = []
+    for f in files:  # each file is read and parsed once
         try:
-            doc = yamlload.load(f, display=display(f))
+            loaded.append((f, yamlload.load(f, display=display(f))))
         except yamlload.YamlError as e:
-            out.append(e.diagnostic)
-            continue
-        out += check_document(doc, classify(f, doc.data), routes, f)
+            loaded.append((f, e))
+    routes = route_names(root)
+    for f, doc in loaded:  # route files named explicitly outside the repo count too
+        if (
+            isinstance(doc, yamlload.Document)
+            and classify(f, doc.data) == "route"
+            and isinstance(doc.data.get("routes"), dict)
+        ):
+            routes.update(doc.data["routes"])
+    out: list[Diagnostic] = []
+    for f, doc in loaded:
+        if isinstance(doc, yamlload.YamlError):
+            out.append(doc.diagnostic)
+        else:
+            out += check_document(doc, classify(f, doc.data), routes, f)
     return out
 
 
