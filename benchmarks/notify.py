@@ -59,9 +59,9 @@ def page_seconds(routes: int, work: Path) -> float:
     from cslir.notify.outbox import Outbox
     from cslir.notify.policy import Policy
     from cslir.notify.routes import RouteBook
-    from cslir.runs import RunSession, open_run, utcnow
-    from cslir.store import Store
-    from cslir.validate import load_playbook
+    from cslir.opsrepo.validate import load_playbook
+    from cslir.runs.session import RunSession, open_run, utcnow
+    from cslir.store.sqlite import Store
 
     playbook = "cslir: 1\nid: bench\ntitle: Bench\nsteps:\n  - {id: only, title: Only}\n"
     root = ops(work, routes, playbook)
@@ -77,7 +77,7 @@ def page_seconds(routes: int, work: Path) -> float:
         started = time.perf_counter()
         outbox.run(lambda ob: ob.settled(), time.monotonic() + 60)
         elapsed = time.perf_counter() - started
-        delivered = sum(d["status"] == "delivered" for d in store.deliveries())
+        delivered = sum(d["status"] == "delivered" for d in store.outbox.deliveries())
         if delivered != routes or len(server.requests) != routes:
             raise RuntimeError(f"{delivered} of {routes} pages delivered")
     return elapsed
@@ -85,15 +85,15 @@ def page_seconds(routes: int, work: Path) -> float:
 
 def step_seconds(hanging: bool, work: Path) -> float:
     """Per-step wall time of an automated run; with ``hanging``, a worker pages a dead end."""
-    from cslir.autodrive import drive
-    from cslir.console import Term
     from cslir.notify.background import Background
     from cslir.notify.outbox import Outbox
     from cslir.notify.policy import Policy
     from cslir.notify.routes import RouteBook
-    from cslir.runs import RunSession, open_run, utcnow
-    from cslir.store import Store
-    from cslir.validate import load_playbook
+    from cslir.opsrepo.validate import load_playbook
+    from cslir.runs.automation import drive
+    from cslir.runs.session import RunSession, open_run, utcnow
+    from cslir.store.sqlite import Store
+    from cslir.terminal.console import Term
 
     steps = ["cslir: 1", "id: bench", "title: Bench", "steps:"]
     for i in range(STEPS):

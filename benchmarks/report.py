@@ -37,11 +37,11 @@ T0 = datetime(2026, 3, 2, tzinfo=UTC)
 
 def make_run(path: Path, n: int) -> str:
     """A closed run of the leak playbook with ``n`` events in all."""
-    from cslir import yamlload
-    from cslir.events import NewEvent
-    from cslir.model import build_playbook
-    from cslir.runs import open_run
-    from cslir.store import Store
+    from cslir.engine.events import NewEvent
+    from cslir.engine.model import build_playbook
+    from cslir.opsrepo import yamlload
+    from cslir.runs.session import open_run
+    from cslir.store.sqlite import Store
 
     text = files("cslir").joinpath("data/scaffold/playbooks/leak.yaml").read_text("utf-8")
     pb = build_playbook(yamlload.loads(text, "leak.yaml").data, path="leak.yaml", text=text)
@@ -91,7 +91,7 @@ def _filler(i: int) -> tuple[str, str, dict[str, object]]:
 
 
 def _read(store_path: Path, run: str) -> Callable[[], None]:
-    from cslir.store import Store
+    from cslir.store.sqlite import Store
 
     def work() -> None:
         with Store(store_path) as store:
@@ -104,7 +104,7 @@ def _read(store_path: Path, run: str) -> Callable[[], None]:
 def _report(store_path: Path, run: str, fmt: str, out: Path) -> Callable[[], None]:
     from cslir.report.model import build_report
     from cslir.report.render import write_file
-    from cslir.store import Store
+    from cslir.store.sqlite import Store
 
     def work() -> None:
         with Store(store_path) as store:

@@ -6,7 +6,7 @@ runners per step.
 
 Three rows, measured in the same process and on the same disk:
 
-- cslir: a 2,000-step playbook of task steps driven in-process by ``cslir.autodrive.drive``
+- cslir: a 2,000-step playbook of task steps driven in-process by ``cslir.runs.automation.drive``
   (what ``cslir run --auto`` does) on a real store file; one row for the steps alone, one
   for the whole run including loading and validating the playbook (ansible's row includes
   its start-up too);
@@ -46,11 +46,11 @@ def playbook_text(n: int) -> str:
 def cslir_seconds(n: int, work: Path) -> tuple[float, float]:
     """Wall times of an automated run of ``n`` task steps in-process: the steps alone, and
     the whole run from loading (and validating) the playbook to its close."""
-    from cslir.autodrive import drive
-    from cslir.console import Term
-    from cslir.runs import RunSession, open_run, utcnow
-    from cslir.store import Store
-    from cslir.validate import load_playbook
+    from cslir.opsrepo.validate import load_playbook
+    from cslir.runs.automation import drive
+    from cslir.runs.session import RunSession, open_run, utcnow
+    from cslir.store.sqlite import Store
+    from cslir.terminal.console import Term
 
     root = work / "ops"
     (root / "playbooks").mkdir(parents=True)

@@ -8,7 +8,7 @@ import sys
 import tempfile
 import traceback
 
-from cslir.errors import EXIT_BUG, CslirError, Interrupted
+from cslir.base.errors import EXIT_BUG, CslirError, Interrupted
 
 
 def _crash_log_dir() -> str:
@@ -33,7 +33,7 @@ def _first_line(e: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     import click
 
-    from cslir.cli import cli
+    from cslir.commands.cli import cli
 
     try:
         rc = cli.main(args=argv, prog_name="cslir", standalone_mode=False)

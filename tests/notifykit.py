@@ -16,14 +16,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cslir.events import Event
+from cslir.engine.events import Event
 from cslir.notify.outbox import Outbox
 from cslir.notify.outcomes import Result
 from cslir.notify.policy import Policy
 from cslir.notify.routes import RouteBook
-from cslir.runs import RunSession, open_run, utcnow
-from cslir.store import Store
-from cslir.validate import load_playbook
+from cslir.opsrepo.validate import load_playbook
+from cslir.runs.session import RunSession, open_run, utcnow
+from cslir.store.sqlite import Store
 
 WHSEC = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks test vector
 DING_TOKEN = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -101,7 +101,7 @@ def notify_events(root: Path, run_id: str) -> list[tuple[str, dict[str, Any]]]:
 
 def deliveries(root: Path) -> list[dict[str, Any]]:
     with Store(store_path(root)) as store:
-        return store.deliveries()
+        return store.outbox.deliveries()
 
 
 def wire_json(obj: object) -> bytes:

@@ -13,14 +13,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cslir import yamlload
 from cslir.engine import actions
-from cslir.events import Event
-from cslir.model import Playbook, build_playbook
+from cslir.engine.events import Event
+from cslir.engine.model import Playbook, build_playbook
+from cslir.opsrepo import yamlload
+from cslir.opsrepo.validate import check_document
 from cslir.report.improvements import Improvements
-from cslir.runs import RunSession, open_run
-from cslir.store import Store
-from cslir.validate import check_document
+from cslir.runs.session import RunSession, open_run
+from cslir.store.sqlite import Store
 
 HERE = Path(__file__).resolve().parent
 PLAYBOOK = HERE / "golden" / "incident.yaml"

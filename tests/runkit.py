@@ -13,8 +13,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from cslir.events import Event
-from cslir.store import Store
+from cslir.engine.events import Event
+from cslir.store.sqlite import Store
 
 RUN_PLAYBOOKS = Path(__file__).resolve().parent / "playbooks" / "run"
 ROUTES = """\

@@ -11,7 +11,7 @@ import pytest
 from httpserver import LoopbackServer, Reply, loopback_server
 from runkit import cslir, cslir_env, make_ops, only_run, outcomes, store_path, stored_events
 
-from cslir.store import RunRow, Store
+from cslir.store.sqlite import RunRow, Store
 
 ANSWERS = """\
 inputs: {system: crm, records: 1200000}

@@ -14,7 +14,7 @@ import pytest
 import reportrun
 
 from cslir.__main__ import main
-from cslir.events import verify_chain
+from cslir.engine.events import verify_chain
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 RECEIPT_SHA = hashlib.sha256(reportrun.RECEIPT).hexdigest()

@@ -13,8 +13,8 @@ from httpserver import LoopbackServer, Recorded, Reply, guard_loopback, loopback
 from standardwebhooks import Webhook
 
 from cslir import __version__
-from cslir.channels import Message, Target, build, webhook
-from cslir.channels.send import send
+from cslir.notify.channels import Message, Target, build, webhook
+from cslir.notify.channels.send import send
 
 NOW = datetime.fromtimestamp(1700000000, UTC)  # DingTalk's and Feishu's worked examples
 KEY = "msg_p5jXN8AQM9LWM0D4loKWxJek"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cslir.channels import Outcome, Target, judge
-from cslir.channels.judging import parse_retry_after
+from cslir.notify.channels import Outcome, Target, judge
+from cslir.notify.channels.judging import parse_retry_after
 
 NOW = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 URLS = {

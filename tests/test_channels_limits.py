@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cslir.channels import CHANNELS, HttpRequest, Message, Target, build
-from cslir.channels.common import DRILL_LINE, shrink, to_json, utf8_len
+from cslir.notify.channels import CHANNELS, HttpRequest, Message, Target, build
+from cslir.notify.channels.common import DRILL_LINE, shrink, to_json, utf8_len
 
 NOW = datetime.fromtimestamp(1700000000, UTC)
 MARKER = "… [truncated; see cslir status r-42]"

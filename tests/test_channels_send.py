@@ -11,8 +11,8 @@ import pytest
 import requests
 from httpserver import LoopbackServer, Reply, guard_loopback, loopback_server
 
-from cslir.channels import HttpRequest
-from cslir.channels.send import MAX_ANSWER, TransportError, _transport_error, send
+from cslir.notify.channels import HttpRequest
+from cslir.notify.channels.send import MAX_ANSWER, TransportError, _transport_error, send
 
 
 @pytest.fixture(autouse=True)
@@ -133,5 +133,5 @@ def test_an_unknown_host_is_a_dns_transport_error(session: requests.Session) -> 
 
 
 def test_importing_the_channel_layer_does_not_import_requests() -> None:
-    code = "import sys, cslir.channels; sys.exit('requests' in sys.modules)"
+    code = "import sys, cslir.notify.channels; sys.exit('requests' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -13,8 +13,8 @@ import click
 import pytest
 
 from cslir.__main__ import main
-from cslir.cli import COMMANDS, cli
-from cslir.config import load_settings
+from cslir.commands.cli import COMMANDS, cli
+from cslir.opsrepo.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 OPS_ROOT = REPO / "tests" / "playbooks"
@@ -240,12 +240,12 @@ def test_unknown_schema_kind_is_a_usage_error(capsys: pytest.CaptureFixture[str]
 def test_unexpected_exception_is_one_line_and_a_crash_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import cslir.validate
+    import cslir.opsrepo.validate
 
     def explode(paths: list[Path], root: Path) -> list[object]:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cslir.validate, "validate", explode)
+    monkeypatch.setattr(cslir.opsrepo.validate, "validate", explode)
     monkeypatch.setenv("CSLIR_CRASH_DIR", str(tmp_path))
     rc, out, err = run(["--root", str(tmp_path), "validate"], capsys)
     match = re.fullmatch(r"cslir: internal error: RuntimeError: boom \(details in (.+)\)\n", err)
@@ -333,7 +333,7 @@ def test_settings_follow_the_root_option(tmp_path: Path) -> None:
 
 
 def test_broken_settings_file_is_a_located_error(tmp_path: Path) -> None:
-    from cslir.errors import InvalidInput
+    from cslir.base.errors import InvalidInput
 
     root = _ops(tmp_path, "cslir: 1\nstore: [\n")
     with pytest.raises(InvalidInput) as caught:

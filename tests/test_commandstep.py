@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 from runkit import gone, make_ops
 
-from cslir.commandstep import EXCERPT_BYTES, execute
 from cslir.engine import actions
-from cslir.events import Event
-from cslir.runs import RunSession, open_run, utcnow
-from cslir.store import Store
-from cslir.validate import load_playbook
+from cslir.engine.events import Event
+from cslir.opsrepo.validate import load_playbook
+from cslir.runs.commandstep import EXCERPT_BYTES, execute
+from cslir.runs.session import RunSession, open_run, utcnow
+from cslir.store.sqlite import Store
 
 SYSTEM = "crm; touch owned.txt $(id) `id`"
 

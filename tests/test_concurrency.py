@@ -10,9 +10,9 @@ from pathlib import Path
 
 from runkit import cslir, cslir_env, make_ops, store_path, stored_events
 
-from cslir.runs import open_run, utcnow
-from cslir.store import Store
-from cslir.validate import load_playbook
+from cslir.opsrepo.validate import load_playbook
+from cslir.runs.session import open_run, utcnow
+from cslir.store.sqlite import Store
 
 WORKERS = 4
 EACH = 50  # notes and as many step outcomes per worker: 400 events in all
@@ -21,8 +21,8 @@ WORKER = """
 import sys, time
 from pathlib import Path
 from cslir.engine import actions
-from cslir.runs import RunSession
-from cslir.store import Store
+from cslir.runs.session import RunSession
+from cslir.store.sqlite import Store
 
 db, rid, k, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5])
 while not go.exists():  # start together

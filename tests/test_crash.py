@@ -13,7 +13,7 @@ from pathlib import Path
 
 from runkit import cslir, cslir_argv, cslir_env, make_ops, outcomes, store_path, stored_events
 
-from cslir.store import Store
+from cslir.store.sqlite import Store
 
 STEPS = 100
 KILLS = 20

@@ -19,7 +19,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cslir.durations import (
+from cslir.base.errors import InvalidInput
+from cslir.engine.durations import (
     UNITS,
     Deadline,
     Duration,
@@ -30,7 +31,6 @@ from cslir.durations import (
     parse_duration,
     working_days_between,
 )
-from cslir.errors import InvalidInput
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -346,7 +346,7 @@ def test_working_day_deadlines_are_monotonic_and_land_on_working_days(
 
 
 def test_importing_durations_does_not_load_the_calendar() -> None:
-    code = "import sys, cslir.durations; print('chinese_calendar' in sys.modules)"
+    code = "import sys, cslir.engine.durations; print('chinese_calendar' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

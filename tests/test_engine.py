@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from cslir import yamlload
+from cslir.base.errors import ActionRefused
 from cslir.engine import actions
 from cslir.engine.clocks import ClockView, due_alerts, view
+from cslir.engine.events import GENESIS, Event, format_at, seal
+from cslir.engine.model import Playbook, build_playbook
 from cslir.engine.state import RunState, fold
-from cslir.errors import ActionRefused
-from cslir.events import GENESIS, Event, format_at, seal
-from cslir.model import Playbook, build_playbook
+from cslir.opsrepo import yamlload
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
 MIN = timedelta(minutes=1)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from cslir.errors import InvalidInput
-from cslir.events import (
+from cslir.base.errors import InvalidInput
+from cslir.engine.events import (
     GENESIS,
     ChainReport,
     Event,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cslir.inputs import InputValueError, parse_value
+from cslir.engine.inputs import InputValueError, parse_value
 
 NOW = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cslir import yamlload
-from cslir.diagnostics import Diagnostic
-from cslir.validate import check_document
+from cslir.opsrepo import yamlload
+from cslir.opsrepo.diagnostics import Diagnostic
+from cslir.opsrepo.validate import check_document
 
 TESTS = Path(__file__).resolve().parent
 VALID = [*sorted(TESTS.glob("*/valid/*.yaml")), TESTS / "playbooks" / "notifiers" / "routes.yaml"]

@@ -13,10 +13,10 @@ import pytest
 from httpserver import LoopbackServer, Reply, loopback_server
 from notifykit import PD_KEY, WHSEC, deliver, notify_events, open_session, ops_root
 
-from cslir.console import Term
 from cslir.engine import actions
-from cslir.runs import RunSession, utcnow
-from cslir.walkthrough import Walkthrough
+from cslir.runs.session import RunSession, utcnow
+from cslir.terminal.console import Term
+from cslir.terminal.walkthrough import Walkthrough
 
 PD = "  pd:\n    channel: pagerduty\n    url: ${env:PD_URL}\n    routing_key: ${env:PD_KEY}\n"
 ESCALATION = """\

@@ -29,7 +29,7 @@ from notifykit import (
 from cslir.notify.background import write_redacted_crash_log
 from cslir.notify.outbox import Outbox
 from cslir.notify.routes import RouteBook
-from cslir.store import Store
+from cslir.store.sqlite import Store
 
 HOOK = "  hook:\n    channel: webhook\n    url: ${env:HOOK_URL}\n    secret: ${env:HOOK_SECRET}\n"
 TWO_PAGES = """\

@@ -9,9 +9,9 @@ import pytest
 from notifykit import WHSEC, ops_root
 
 from cslir.__main__ import main
-from cslir.channels import REDACTED
-from cslir.errors import NotFound
+from cslir.base.errors import NotFound
 from cslir.notify.attempt import redact_clipped
+from cslir.notify.channels import REDACTED
 from cslir.notify.ratelimit import RateLimiter
 from cslir.notify.routes import Route, RouteUnusable, load_routes, parse_rate
 

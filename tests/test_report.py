@@ -19,17 +19,17 @@ import pytest
 import reportrun
 
 from cslir.__main__ import main
+from cslir.base.errors import ActionRefused, InvalidInput
 from cslir.engine import actions
-from cslir.errors import ActionRefused, InvalidInput
-from cslir.events import Event, format_at
+from cslir.engine.events import Event, format_at
 from cslir.report import chart, sections
 from cslir.report.improvements import Improvements
 from cslir.report.labels import _TABLE, LANGS, labels
 from cslir.report.model import build_report
 from cslir.report.render import render_text, write_json
 from cslir.report.sections import Rows, materialize
-from cslir.runs import RunSession, open_run
-from cslir.store import Store
+from cslir.runs.session import RunSession, open_run
+from cslir.store.sqlite import Store
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden"

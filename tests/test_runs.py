@@ -13,10 +13,10 @@ import pytest
 from runkit import cslir, cslir_env, make_ops, only_run, store_path, stored_events
 
 from cslir.engine import actions
-from cslir.events import format_at
-from cslir.runs import RunSession, open_run
-from cslir.store import Store
-from cslir.validate import load_playbook
+from cslir.engine.events import format_at
+from cslir.opsrepo.validate import load_playbook
+from cslir.runs.session import RunSession, open_run
+from cslir.store.sqlite import Store
 
 ASKS = {"detected_at": "2026-11-28T01:00:00Z", "records": 3, "operator": "other", "pi": True}
 A, B = "20261128-090000-aaa111", "20261128-090000-bbb222"

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from cslir import yamlload
 from cslir.__main__ import main
-from cslir.schemafiles import FILENAMES
-from cslir.schemas import KINDS
+from cslir.opsrepo import yamlload
+from cslir.opsrepo.schemafiles import FILENAMES
+from cslir.opsrepo.schemas import KINDS
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
@@ -91,7 +91,7 @@ def exported(kind: str, capsys: pytest.CaptureFixture[str]) -> str:
 
 @pytest.fixture(scope="module")
 def validators() -> dict[str, Draft202012Validator]:
-    from cslir.schemafiles import render_schema
+    from cslir.opsrepo.schemafiles import render_schema
 
     out = {}
     for kind in SCHEMA_KINDS:

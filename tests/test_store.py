@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from cslir.errors import ActionRefused, NotFound, StoreError, UsageError
-from cslir.events import GENESIS, NewEvent, format_at, verify_chain
-from cslir.store import MIGRATIONS, RunRow, SeqConflict, Store
+from cslir.base.errors import ActionRefused, NotFound, StoreError, UsageError
+from cslir.engine.events import GENESIS, NewEvent, format_at, verify_chain
+from cslir.store.sqlite import MIGRATIONS, RunRow, SeqConflict, Store
 
 T0 = datetime(2026, 11, 29, 3, 4, 5, tzinfo=UTC)
 AT = format_at(T0)
@@ -55,7 +55,7 @@ def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
 CHILD_PRELUDE = """
 import json, sys, time
 from pathlib import Path
-from cslir.store import Store
+from cslir.store.sqlite import Store
 
 def wait_for_go():
     while not Path(sys.argv[1]).exists():
@@ -83,7 +83,7 @@ db, worker = sys.argv[2], sys.argv[3]
 claimed = []
 with Store(db) as store:
     wait_for_go()
-    while batch := store.claim_due_deliveries("2026-11-29T04:00:00.000000Z", worker, 600, 2):
+    while batch := store.outbox.claim_due_deliveries("2026-11-29T04:00:00.000000Z", worker, 600, 2):
         claimed += [d["id"] for d in batch]
         time.sleep(0.002)  # as a worker delivering would, so the two claimers interleave
 print(json.dumps(claimed))
@@ -395,13 +395,13 @@ def test_four_processes_appending_at_once_lose_and_duplicate_nothing(
 
 
 def enqueue(store: Store, key: str, due: str = AT) -> int:
-    return store.enqueue_delivery("r1", 1, "ic-pager", {"text": key}, key, due)
+    return store.outbox.enqueue_delivery("r1", 1, "ic-pager", {"text": key}, key, due)
 
 
 def test_enqueue_with_the_same_key_returns_the_first_delivery(store: Store) -> None:
     first = enqueue(store, "k1")
     assert enqueue(store, "k1") == first
-    [delivery] = store.deliveries("r1")
+    [delivery] = store.outbox.deliveries("r1")
     assert {k: delivery[k] for k in ("id", "status", "attempts", "payload", "updated_at")} == {
         "id": first,
         "status": "pending",
@@ -414,31 +414,31 @@ def test_enqueue_with_the_same_key_returns_the_first_delivery(store: Store) -> N
 def test_claim_leases_only_deliveries_that_are_due(store: Store) -> None:
     due = enqueue(store, "due", at(0))
     enqueue(store, "later", at(60))
-    [claimed] = store.claim_due_deliveries(at(30), "w1", 10, limit=10)
+    [claimed] = store.outbox.claim_due_deliveries(at(30), "w1", 10, limit=10)
     assert (claimed["id"], claimed["status"], claimed["claimed_by"], claimed["claimed_until"]) == (
         due,
         "delivering",
         "w1",
         at(40),
     )
-    assert store.claim_due_deliveries(at(30), "w2", 10, limit=10) == []
+    assert store.outbox.claim_due_deliveries(at(30), "w2", 10, limit=10) == []
 
 
 def test_lapsed_lease_is_reclaimable_but_a_live_one_is_not(store: Store) -> None:
     delivery = enqueue(store, "k1")
-    store.claim_due_deliveries(at(0), "w1", 10, limit=1)
-    assert store.claim_due_deliveries(at(9.999999), "w2", 10, limit=1) == []
-    [reclaimed] = store.claim_due_deliveries(at(10), "w2", 10, limit=1)
+    store.outbox.claim_due_deliveries(at(0), "w1", 10, limit=1)
+    assert store.outbox.claim_due_deliveries(at(9.999999), "w2", 10, limit=1) == []
+    [reclaimed] = store.outbox.claim_due_deliveries(at(10), "w2", 10, limit=1)
     assert (reclaimed["id"], reclaimed["claimed_by"]) == (delivery, "w2")
 
 
 def test_finish_by_a_worker_whose_lease_was_reclaimed_changes_nothing(store: Store) -> None:
     delivery = enqueue(store, "k1")
-    store.claim_due_deliveries(at(0), "w1", 10, limit=1)
-    store.claim_due_deliveries(at(10), "w2", 10, limit=1)
-    assert not store.finish_delivery(delivery, "failed", 1, at(20), "timeout", worker="w1")
-    assert store.finish_delivery(delivery, "delivered", 1, at(20), None, worker="w2")
-    [done] = store.deliveries()
+    store.outbox.claim_due_deliveries(at(0), "w1", 10, limit=1)
+    store.outbox.claim_due_deliveries(at(10), "w2", 10, limit=1)
+    assert not store.outbox.finish_delivery(delivery, "failed", 1, at(20), "timeout", worker="w1")
+    assert store.outbox.finish_delivery(delivery, "delivered", 1, at(20), None, worker="w2")
+    [done] = store.outbox.deliveries()
     assert (done["status"], done["attempts"], done["claimed_by"], done["claimed_until"]) == (
         "delivered",
         1,
@@ -450,7 +450,7 @@ def test_finish_by_a_worker_whose_lease_was_reclaimed_changes_nothing(store: Sto
 def test_finish_refuses_an_unknown_status(store: Store) -> None:
     delivery = enqueue(store, "k1")
     with pytest.raises(ValueError, match="unknown delivery status 'sent'"):
-        store.finish_delivery(delivery, "sent", 1, AT, None)
+        store.outbox.finish_delivery(delivery, "sent", 1, AT, None)
 
 
 def test_two_processes_claiming_at_once_never_share_a_delivery(
@@ -462,4 +462,4 @@ def test_two_processes_claiming_at_once_never_share_a_delivery(
     assert first and second, "both claimers must have competed for the test to mean anything"
     assert set(first).isdisjoint(second)
     assert sorted(first + second) == ids
-    assert {d["status"] for d in store.deliveries()} == {"delivering"}
+    assert {d["status"] for d in store.outbox.deliveries()} == {"delivering"}

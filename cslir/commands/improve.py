@@ -6,10 +6,10 @@ from itertools import takewhile
 
 import click
 
-from cslir.app import as_option, make_app
+from cslir.commands.app import as_option, make_app
 from cslir.engine.state import RunState
 from cslir.report.improvements import Improvements
-from cslir.runs import RunSession
+from cslir.runs.session import RunSession
 
 
 def _plan(s: RunSession, st: RunState) -> Improvements:

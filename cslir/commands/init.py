@@ -12,7 +12,7 @@ import click
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 def init(directory: Path, force: bool) -> None:
     """Create DIRECTORY with cslir.yaml, an example playbook, routes, a drill and schemas."""
-    from cslir.scaffold import scaffold
+    from cslir.opsrepo.scaffold import scaffold
 
     for path in scaffold(directory, force=force):
         click.echo(f"created {path}")

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from cslir.app import as_option, make_app
+from cslir.commands.app import as_option, make_app
 
 
 @click.command()
@@ -32,7 +32,7 @@ def runs(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def status(ctx: click.Context, run_id: str, as_json: bool, watch: bool, as_: str | None) -> None:
     """Show every step and every clock of RUN."""
-    from cslir.statusview import status_json, status_text
+    from cslir.terminal.statusview import status_json, status_text
 
     s = make_app(ctx, as_).session(run_id)
     last = -1
@@ -58,7 +58,7 @@ def verify(ctx: click.Context, target: str) -> int:
     """Recompute RUN's hash chain: exit 0 and the head hash, or 1 naming the first bad event.
 
     Given a .zip from `cslir export`, check the bundle offline instead (no store needed)."""
-    from cslir.events import verify_chain
+    from cslir.engine.events import verify_chain
 
     if target.lower().endswith(".zip"):
         from pathlib import Path

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from cslir.app import make_app
+from cslir.commands.app import make_app
 
 
 @click.group()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cslir.app import as_option, make_app
+from cslir.commands.app import as_option, make_app
 from cslir.engine import actions
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cslir.app import App, make_app
+from cslir.commands.app import App, make_app
 
 FORMATS = ("md", "html", "json")
 LANGS = ("en", "zh")
@@ -28,7 +28,7 @@ template_option = click.option(
 
 def _report(app: App, run_id: str, lang: str | None) -> dict[str, Any]:
     from cslir.report.model import build_report
-    from cslir.runs import utcnow
+    from cslir.runs.session import utcnow
 
     language = lang or app.settings.language
     return build_report(
@@ -92,7 +92,7 @@ def report(ctx: click.Context, run_id: str, fmt: str, output: Path | None, lang:
 def export(ctx: click.Context, run_id: str, output: Path | None, lang: str | None,
            template_dir: Path | None) -> None:  # fmt: skip
     """Write RUN's record as one zip: reports, events, evidence and a manifest of hashes."""
-    from cslir.bundle import export_bundle
+    from cslir.report.bundle import export_bundle
     from cslir.report.render import render
 
     app = make_app(ctx, None)
@@ -118,7 +118,7 @@ def export(ctx: click.Context, run_id: str, output: Path | None, lang: str | Non
 
 def verify_bundle(path: Path) -> int:
     """``cslir verify bundle.zip``: every problem on its own line and exit 1, else the head."""
-    from cslir.bundle import check_bundle
+    from cslir.report.bundle import check_bundle
 
     if not path.is_file():
         raise click.UsageError(f"no bundle {path}")

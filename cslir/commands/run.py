@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from cslir.app import as_option, make_app
+from cslir.commands.app import as_option, make_app
 
 
 def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -45,7 +45,7 @@ def run(
     as_: str | None,
 ) -> int:
     """Start a run of PLAYBOOK and walk through it step by step."""
-    from cslir.runflow import start_run
+    from cslir.commands.runflow import start_run
 
     app = make_app(ctx, as_)
     return start_run(
@@ -70,7 +70,7 @@ def resume(
     ctx: click.Context, run_id: str, answers: Path | None, auto: bool, as_: str | None
 ) -> int:
     """Resume a paused or interrupted run where it stopped."""
-    from cslir.runflow import continue_run
+    from cslir.commands.runflow import continue_run
 
     app = make_app(ctx, as_)
     return continue_run(app, run_id, answers=answers, auto=auto, role=None, environ=os.environ)
@@ -83,7 +83,7 @@ def resume(
 @click.pass_context
 def join(ctx: click.Context, run_id: str, role: str | None, as_: str | None) -> int:
     """Join a run from another terminal, seeing everyone's progress live."""
-    from cslir.runflow import continue_run
+    from cslir.commands.runflow import continue_run
 
     app = make_app(ctx, as_)
     return continue_run(

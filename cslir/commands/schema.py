@@ -9,6 +9,6 @@ import click
 @click.argument("kind", type=click.Choice(["playbook", "route", "drill", "settings"]))
 def schema(kind: str) -> None:
     """Print the JSON Schema (2020-12) for KIND files, for editors and CI."""
-    from cslir.schemafiles import render_schema
+    from cslir.opsrepo.schemafiles import render_schema
 
     click.echo(render_schema(kind), nl=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cslir.cli import ctx_options
+from cslir.commands.cli import ctx_options
 
 
 @click.command()
@@ -27,8 +27,8 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> int:
     """
     import os
 
-    from cslir.config import find_root
-    from cslir.validate import validate as run_validate
+    from cslir.opsrepo.settings import find_root
+    from cslir.opsrepo.validate import validate as run_validate
 
     root = find_root(ctx_options(ctx).get("root"), os.environ, Path.cwd())
     diags = run_validate(list(paths), root)

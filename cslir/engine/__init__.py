@@ -1,4 +1,6 @@
-"""The pure engine: run state folded from events, clocks, and actions turned into events.
+"""The pure engine: the playbook model, events, durations, inputs, templates, the state fold,
+clocks, and actions turned into events.
 
-It imports no click, requests or sqlite3 and reads no wall clock: time is passed in.
+It imports only ``cslir.base`` (and Jinja2 for templates, lazily). It imports no click,
+requests, YAML or sqlite3 and reads no wall clock: time and playbooks are passed in.
 """

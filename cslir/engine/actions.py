@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from cslir.base.errors import ActionRefused
+from cslir.engine.inputs import InputValueError, parse_value, to_json
+from cslir.engine.model import Step
 from cslir.engine.state import RunState
-from cslir.errors import ActionRefused
-from cslir.inputs import InputValueError, parse_value, to_json
-from cslir.model import Step
 
 Events = list[tuple[str, dict[str, Any]]]
 

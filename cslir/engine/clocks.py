@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cslir.durations import add_duration, parse_duration
+from cslir.engine.durations import add_duration, parse_duration
+from cslir.engine.model import Clock
 from cslir.engine.state import RunState, condition
-from cslir.model import Clock
 
 
 @dataclass(frozen=True)

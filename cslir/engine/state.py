@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cslir.events import Event, parse_at
-from cslir.model import Playbook, Step, build_playbook
-from cslir.templating import TemplateProblem, evaluate
+from cslir.engine.events import Event, parse_at
+from cslir.engine.model import Playbook, Step, build_playbook
+from cslir.engine.templating import TemplateProblem, evaluate
 
 FINISHED = ("done", "skipped", "n/a")  # statuses that let dependent steps go ahead
 RECORDED = ("done", "skipped", "failed")  # statuses an event set, not derived
@@ -332,7 +332,7 @@ def _advance(state: RunState, events: Iterable[Event], *, everything: bool) -> R
 
 def playbook_from_opening(data: Mapping[str, Any]) -> Playbook:
     """Rebuild the playbook from the snapshot that run.opened recorded."""
-    from cslir import yamlload
+    from cslir.opsrepo import yamlload
 
     snap = data["playbook"]
     doc = yamlload.loads(snap["text"], snap.get("path", "<snapshot>"))

@@ -1,11 +1,15 @@
-"""Notifications: routes, the durable outbox and the worker that delivers it.
+"""Notifications: routes, channels, secrets, the durable outbox and the worker that delivers it.
 
-- ``routes``: ``notifiers/*.yaml`` read into ``Route`` values; secrets resolved at send time.
+- ``channels/``: one pure builder and judge per channel (wire formats, signatures).
+- ``secrets``: ``${env:NAME}`` references resolved at send time.
+- ``routes``: ``notifiers/*.yaml`` read into ``Route`` values.
 - ``plan``: what a ``notify.requested`` event becomes (a delivery payload) and what a payload
-  says on the wire (a ``cslir.channels.Message``).
+  says on the wire (a ``cslir.notify.channels.Message``).
 - ``attempt``: one try at a delivery: build, send, judge, redact; and the sender threads.
 - ``outbox``: the worker that reconciles, claims, sends, retries, fails over and records.
+- ``hook``: the process's background worker that a run session hands its pages to.
 - ``service``: what the ``cslir notify`` commands do.
 
-Only ``attempt`` imports requests, and only when a sender thread starts.
+An adapter layer: it may import ``base``, ``engine``, ``opsrepo`` and ``store``. Only
+``attempt`` imports requests, and only when a sender thread starts.
 """

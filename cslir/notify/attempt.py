@@ -17,9 +17,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from cslir.channels import REDACTED, HttpRequest, Target, build, judge, redact, secrets_of
-from cslir.channels.judging import short_text
-from cslir.errors import CslirError
+from cslir.base.errors import CslirError
+from cslir.notify.channels import REDACTED, HttpRequest, Target, build, judge, redact, secrets_of
+from cslir.notify.channels.judging import short_text
 from cslir.notify.plan import message_of
 from cslir.notify.routes import Route
 
@@ -71,7 +71,7 @@ def attempt(
 
     ``also_secret``: more values to redact, such as every other route's secrets.
     """
-    from cslir.channels.send import TransportError, send
+    from cslir.notify.channels.send import TransportError, send
 
     try:
         target = route.target(environ)

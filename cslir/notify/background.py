@@ -19,9 +19,9 @@ import time
 import traceback
 from datetime import datetime, timedelta
 
-from cslir.channels import redact
-from cslir.errors import CslirError
+from cslir.base.errors import CslirError
 from cslir.notify.attempt import target_secrets
+from cslir.notify.channels import redact
 from cslir.notify.outbox import Outbox
 
 JOIN_SLACK = 1.0  # seconds beyond the grace for the worker's last store writes

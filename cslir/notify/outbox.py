@@ -26,9 +26,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from cslir.durations import format_span
-from cslir.errors import CslirError
-from cslir.events import Event, format_at, parse_at
+from cslir.base.errors import CslirError
+from cslir.engine.durations import format_span
+from cslir.engine.events import Event, format_at, parse_at
 from cslir.notify import workers
 from cslir.notify.attempt import Attempt, Job, Senders, all_secrets
 from cslir.notify.outcomes import Result, judge_attempt, outcome_events
@@ -37,7 +37,8 @@ from cslir.notify.policy import Policy
 from cslir.notify.ratelimit import RateLimiter
 from cslir.notify.routes import DEFAULT_TIMEOUT, RouteBook
 from cslir.notify.runfacts import RunFacts
-from cslir.store import Store
+from cslir.store.outbox import OutboxQueries
+from cslir.store.sqlite import Store
 
 RECONCILE_BATCH = 200
 LEASE_SAFETY = 5.0  # seconds: a held delivery goes back to the queue this long before its lease
@@ -139,9 +140,9 @@ class Outbox:
         now = self.clock()
         self._collect()
         self._sweep(now)
-        self._open = self.store.open_delivery_times()
+        self._open = self.queue.open_delivery_times()
         if any(self._due(row, now) for row in self._waiting()) and self._dispatch(now):
-            self._open = self.store.open_delivery_times()
+            self._open = self.queue.open_delivery_times()
         return self._pause(self.clock())
 
     def settled(self, horizon: datetime | None = None) -> bool:
@@ -173,6 +174,11 @@ class Outbox:
         if self._store is None:
             raise RuntimeError("the outbox is not running")
         return self._store
+
+    @property
+    def queue(self) -> OutboxQueries:
+        """The running store's delivery queue."""
+        return self.store.outbox
 
     # -- finding work --------------------------------------------------------------------------
 
@@ -206,7 +212,7 @@ class Outbox:
         facts = self._facts
         assert facts is not None
         self._reconcile_soon = False  # before the query: news arriving during it sets it again
-        batch = self.store.unqueued_events("notify.requested", RECONCILE_BATCH)
+        batch = self.queue.unqueued_events("notify.requested", RECONCILE_BATCH)
         if len(batch) == RECONCILE_BATCH:
             self._reconcile_soon = True  # more next cycle
         for event in batch:
@@ -216,7 +222,7 @@ class Outbox:
                 drill=facts.drill(event.run),
                 stoppers=partial(facts.stoppers, event.run),
             )
-            row = self.store.enqueue_delivery(
+            row = self.queue.enqueue_delivery(
                 event.run, event.seq, planned.route, planned.payload, planned.key, now
             )
             if (event.run, event.seq) in self._owed_events or (
@@ -226,12 +232,12 @@ class Outbox:
             age = (now - parse_at(event.at)).total_seconds()
             if age > self.policy.max_age:
                 note = f"requested {format_span(age)} before any worker saw it; not sent"
-                self.store.finish_delivery(row, "superseded", 0, now, note)
+                self.queue.finish_delivery(row, "superseded", 0, now, note)
 
     def _resolve_closed(self, now: datetime) -> None:
         facts = self._facts
         assert facts is not None
-        for trigger in self.store.delivered_triggers("pagerduty"):
+        for trigger in self.queue.delivered_triggers("pagerduty"):
             run, seq = trigger["run"], trigger["event_seq"]
             if run is None or seq is None:
                 continue
@@ -240,15 +246,15 @@ class Outbox:
             if closed is not None:
                 key = trigger["idempotency_key"] + "-resolve"
                 payload = resolve_payload(trigger["payload"])
-                row = self.store.enqueue_delivery(run, closed, trigger["route"], payload, key, now)
+                row = self.queue.enqueue_delivery(run, closed, trigger["route"], payload, key, now)
                 if trigger["id"] in self._owed:
                     self._owed.add(row)
 
     def _release_dead_claims(self) -> None:
-        leased = [r for r in self.store.open_delivery_times() if r["status"] == "delivering"]
+        leased = [r for r in self.queue.open_delivery_times() if r["status"] == "delivering"]
         for owner in {row["claimed_by"] for row in leased if row["claimed_by"]}:
             if owner != self.id and workers.is_dead(owner):
-                self.store.release_deliveries(owner)
+                self.queue.release_deliveries(owner)
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -261,7 +267,7 @@ class Outbox:
         room = self.policy.senders - len(self._inflight)
         if room <= 0:
             return False
-        claimed = self.store.claim_due_deliveries(format_at(now), self.id, self._lease(), room)
+        claimed = self.queue.claim_due_deliveries(format_at(now), self.id, self._lease(), room)
         for row in claimed:
             if self.owed_only and row["id"] not in self._owed:  # ending: not ours to wait for
                 self._requeue(row, parse_at(row["next_attempt_at"]))
@@ -310,7 +316,7 @@ class Outbox:
                     self._requeue(job.delivery, now)
 
     def _requeue(self, row: Mapping[str, Any], when: datetime) -> None:
-        self.store.finish_delivery(
+        self.queue.finish_delivery(
             row["id"], "pending", row["attempts"], when, row["last_error"], worker=self.id
         )
 
@@ -333,14 +339,14 @@ class Outbox:
         now = self.clock()
         verdict = judge_attempt(row, result, started, now=now, policy=self.policy, rand=self.rand)
         if verdict.status == "pending":
-            self.store.finish_delivery(
+            self.queue.finish_delivery(
                 row["id"], "pending", verdict.attempts, verdict.next_at, verdict.detail,
                 worker=self.id, first_attempt_at=verdict.first,
             )  # fmt: skip
             return
         fallback = self._fallback(row) if verdict.status == "failed" else None
         events = outcome_events(row, verdict, fallback, now)
-        settled = self.store.finish_delivery(
+        settled = self.queue.finish_delivery(
             row["id"], verdict.status, verdict.attempts, now,
             None if verdict.status == "delivered" else verdict.detail,
             worker=self.id, first_attempt_at=verdict.first,
@@ -379,7 +385,7 @@ class Outbox:
                 # Attempts still in flight are abandoned: the next worker sends them again,
                 # under the same idempotency key.
                 self._collect()
-                self._store.release_deliveries(self.id)
+                self._store.outbox.release_deliveries(self.id)
             finally:
                 self._store.close()
                 self._store = None

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cslir.channels.retry import next_delay
-from cslir.durations import format_span
-from cslir.events import NewEvent, parse_at
+from cslir.engine.durations import format_span
+from cslir.engine.events import NewEvent, parse_at
 from cslir.notify.attempt import Attempt
+from cslir.notify.channels.retry import next_delay
 from cslir.notify.policy import Policy
 
 ACTOR = "cslir"

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cslir.channels import Message
-from cslir.errors import CslirError
-from cslir.events import Event
+from cslir.base.errors import CslirError
+from cslir.engine.events import Event
+from cslir.notify.channels import Message
 from cslir.notify.routes import RouteSet
 
 TITLE_MAX = 100

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from cslir.errors import UsageError
+from cslir.base.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ ENV = {
 
 
 def _seconds(name: str, text: str) -> float:
-    from cslir.durations import DurationError, parse_duration
+    from cslir.engine.durations import DurationError, parse_duration
 
     try:
         return float(text)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cslir.channels import Target
-from cslir.errors import CslirError, NotFound
-from cslir.secrets import missing, resolve
+from cslir.base.errors import CslirError, NotFound
+from cslir.notify.channels import Target
+from cslir.notify.secrets import missing, resolve
 
 DEFAULT_TIMEOUT = 10.0  # seconds per request; a page must not wait on one endpoint for long
 SECRET_KEYS = ("url", "secret", "routing_key")
@@ -87,7 +87,7 @@ class Route:
 
 def parse_rate(text: str) -> tuple[int, float]:
     """``20/1m`` -> (20, 60.0): that many messages per that window."""
-    from cslir.durations import parse_duration
+    from cslir.engine.durations import parse_duration
 
     count, _, window = text.partition("/")
     return int(count), float(parse_duration(window.strip()).seconds)
@@ -95,7 +95,7 @@ def parse_rate(text: str) -> tuple[int, float]:
 
 def route_from(name: str, data: Mapping[str, Any], source: str) -> Route:
     """A Route from data that passed validation."""
-    from cslir.durations import parse_duration
+    from cslir.engine.durations import parse_duration
 
     mention = data.get("mention") or {}
     rate = data.get("rate_limit")
@@ -131,7 +131,7 @@ class RouteSet:
             return self.routes[name]
         if name in self.broken:
             raise RouteUnusable(f"route '{name}' cannot be used: {self.broken[name]}")
-        from cslir.diagnostics import did_you_mean
+        from cslir.opsrepo.diagnostics import did_you_mean
 
         known = [*self.routes, *self.broken]
         raise NotFound(f"no route named '{name}' in notifiers/{did_you_mean(name, known)}")
@@ -142,8 +142,8 @@ class RouteSet:
 
 def load_routes(root: Path, files: Iterable[Path] | None = None) -> RouteSet:
     """Read and validate every route file under ``root/notifiers``."""
-    from cslir import yamlload
-    from cslir.validate import check_document, display, route_names, yaml_files
+    from cslir.opsrepo import yamlload
+    from cslir.opsrepo.validate import check_document, display, route_names, yaml_files
 
     names = route_names(root)
     routes: dict[str, Route] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cslir.store import Store
+from cslir.store.sqlite import Store
 
 # Events that finish a step: its alert (an approval page, a clock's page) can be resolved.
 FINISHING = frozenset({"step.done", "step.skipped", "approval.granted", "decision.made"})

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cslir.config import Settings
-from cslir.events import parse_at
+from cslir.engine.events import parse_at
 from cslir.notify.attempt import Attempt, all_secrets, attempt
 from cslir.notify.outbox import Outbox, utcnow
 from cslir.notify.outcomes import Result
 from cslir.notify.plan import resolve_payload
 from cslir.notify.policy import Policy
 from cslir.notify.routes import RouteBook, load_routes
-from cslir.store import Store
+from cslir.opsrepo.settings import Settings
+from cslir.store.sqlite import Store
 
 TEST_TEXT = "A test message from cslir (`cslir notify test {route}`); no action is needed."
 FLUSH_SLACK = 5.0  # seconds beyond budget + longest timeout before flush stops waiting
@@ -100,10 +100,10 @@ def _record_test(
     store: Store, route: str, payload: dict[str, Any], key: str, result: Attempt, at: datetime
 ) -> None:
     """Kept in the outbox (with no run) so readiness can tell when each route was last tested."""
-    row = store.enqueue_delivery(None, None, route, payload, key, at)
+    row = store.outbox.enqueue_delivery(None, None, route, payload, key, at)
     status = "delivered" if result.ok else "failed"
     error = None if result.ok else result.detail
-    store.finish_delivery(row, status, 1, at, error, first_attempt_at=at)
+    store.outbox.finish_delivery(row, status, 1, at, error, first_attempt_at=at)
 
 
 def _describe(event: str, result: Attempt) -> list[str]:
@@ -121,7 +121,7 @@ def _describe(event: str, result: Attempt) -> list[str]:
 def status_lines(store: Store, run: str | None) -> list[str]:
     run_id = store.resolve_run(run) if run else None
     lines = []
-    for d in store.deliveries(run_id):
+    for d in store.outbox.deliveries(run_id):
         attempts = f"{d['attempts']} attempt{'s' if d['attempts'] != 1 else ''}"
         parts = [f"#{d['id']}", d["run"] or "(test)", d["route"], d["status"], attempts]
         if d["payload"].get("event") == "resolve":
@@ -164,7 +164,7 @@ def flush(
     deadline = time.monotonic() + policy.budget + longest + FLUSH_SLACK
     outbox.run(lambda ob: ob.settled(), deadline)
     with Store(settings.store) as store:
-        left = [d for d in store.open_deliveries() if _not_leased_elsewhere(d, outbox.id)]
+        left = [d for d in store.outbox.open_deliveries() if _not_leased_elsewhere(d, outbox.id)]
     return FlushReport(results, len(left))
 
 

@@ -18,7 +18,7 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cslir.events import parse_at
+from cslir.engine.events import parse_at
 
 WIDTH = 960
 LABEL_W = 250  # the column of lane labels

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from cslir.errors import ActionRefused
-from cslir.events import Event
+from cslir.base.errors import ActionRefused
+from cslir.engine.events import Event
 
 Events = list[tuple[str, dict[str, Any]]]
 _ID = re.compile(r"I[1-9][0-9]*")

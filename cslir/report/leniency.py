@@ -24,9 +24,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from cslir.engine.events import parse_at
+from cslir.engine.model import Step, Text
 from cslir.engine.state import RunState
-from cslir.events import parse_at
-from cslir.model import Step, Text
 from cslir.report.sections import Describer
 
 BASIS = (

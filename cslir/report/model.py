@@ -18,12 +18,12 @@ from datetime import datetime
 from itertools import islice, takewhile
 from typing import Any
 
-from cslir.durations import parse_duration
+from cslir.base.errors import InvalidInput
 from cslir.engine.clocks import ClockView, views
+from cslir.engine.durations import parse_duration
+from cslir.engine.events import Event, format_at
+from cslir.engine.model import localize
 from cslir.engine.state import RunState, advance, fold
-from cslir.errors import InvalidInput
-from cslir.events import Event, format_at
-from cslir.model import localize
 from cslir.report import leniency
 from cslir.report.improvements import Improvements
 from cslir.report.labels import labels

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from cslir.durations import format_span
-from cslir.errors import InvalidInput
+from cslir.base.errors import InvalidInput
+from cslir.engine.durations import format_span
 from cslir.report import chart
 from cslir.report.labels import labels, state_word
 from cslir.report.sections import Rows, materialize

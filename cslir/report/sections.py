@@ -13,8 +13,8 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from cslir.events import Event
-from cslir.model import Playbook, localize
+from cslir.engine.events import Event
+from cslir.engine.model import Playbook, localize
 
 Source = Callable[[], Iterable[Event]]
 Row = dict[str, Any]

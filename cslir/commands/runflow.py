@@ -1,0 +1,113 @@
+"""Starting and continuing runs: inputs, the snapshot check, then the walkthrough or drive."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from cslir.base.errors import Interrupted, UsageError
+from cslir.base.timefmt import zone
+from cslir.commands.app import App
+from cslir.opsrepo.validate import load_playbook
+from cslir.runs.automation import collect_inputs, drive, load_answers
+from cslir.runs.session import RunSession, open_run, utcnow
+from cslir.terminal.console import Term
+from cslir.terminal.walkthrough import Walkthrough
+
+
+def start_run(
+    app: App,
+    path: Path,
+    given: dict[str, str],
+    *,
+    answers: Path | None,
+    auto: bool,
+    mode: str,
+    environ: Mapping[str, str],
+    stdin: TextIO | None = None,
+) -> int:
+    pb = load_playbook(path, app.settings.root)
+    term = Term(stdin=stdin)
+    ans = load_answers(answers, pb) if answers else None
+    if not term.interactive and not auto and ans is None:
+        # refuse before opening a run that nobody could walk through
+        raise UsageError(
+            "stdin is not a terminal, so nobody can answer the walkthrough: "
+            "pass --answers FILE or --auto"
+        )
+    now = utcnow()
+    merged: dict[str, Any] = {**((ans or {}).get("inputs") or {}), **given}
+    tz = app.settings.timezone
+    noninteractive = auto or ans is not None
+    inputs = collect_inputs(
+        pb, merged, term, now=now, tz=zone(tz), lang=app.settings.language, auto=noninteractive
+    )
+    run_id = open_run(app.store, pb, inputs, actor=app.actor, mode=mode, timezone=tz, now=utcnow())
+    term.say(f"run {run_id} started; another terminal can follow it: cslir status {run_id}")
+    session = app.session(run_id)
+    return _go(app, session, term, ans, auto=auto, role=None, environ=environ)
+
+
+def continue_run(
+    app: App,
+    prefix: str,
+    *,
+    answers: Path | None,
+    auto: bool,
+    role: str | None,
+    environ: Mapping[str, str],
+    joining: bool = False,
+) -> int:
+    session = app.session(prefix)
+    st = session.state()
+    term = Term()
+    pb = st.playbook
+    where = [Path(pb.path), app.settings.root / pb.path] if pb.path else []
+    source = next((p for p in where if p.is_file()), None)
+    if source is not None:
+        current = hashlib.sha256(source.read_bytes()).hexdigest()
+        if current != hashlib.sha256(pb.text.encode("utf-8")).hexdigest():
+            term.say(
+                f"note: {pb.path} has changed since this run started; the run keeps the "
+                "playbook it started with",
+                "yellow",
+            )
+    if not joining:
+        session.record(lambda s: [("run.resumed", {})] if s.paused else [])
+    ans = load_answers(answers, pb) if answers else None
+    return _go(app, session, term, ans, auto=auto, role=role, environ=environ, joining=joining)
+
+
+def _go(
+    app: App,
+    session: RunSession,
+    term: Term,
+    ans: dict[str, Any] | None,
+    *,
+    auto: bool,
+    role: str | None,
+    environ: Mapping[str, str],
+    joining: bool = False,
+) -> int:
+    if auto or ans is not None or not term.interactive:
+        try:
+            return drive(session, ans, auto=auto, root=app.settings.root, environ=environ,
+                         term=term)  # fmt: skip
+        except KeyboardInterrupt:
+            session.record(lambda s: [] if s.paused or s.closed else
+                           [("run.paused", {"reason": "interrupted"})])  # fmt: skip
+            raise Interrupted(
+                f"run {session.run_id} paused; resume with: cslir resume {session.run_id}"
+            ) from None
+    return Walkthrough(
+        session,
+        term,
+        root=app.settings.root,
+        environ=environ,
+        lang=app.settings.language,
+        role=role,
+        roles=app.roles_of(app.actor),
+        joining=joining,
+    ).run()

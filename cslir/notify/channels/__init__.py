@@ -1,0 +1,104 @@
+"""The channel layer: pure request builders and response judges, one module per channel.
+
+``build`` turns a message and a route into the exact bytes to send; ``send`` (the only
+module that imports requests) posts them; ``judge`` reads the
+answer the way that channel defines success. Nothing here touches the network or the clock:
+``now`` and the idempotency key are passed in, so every attempt can be re-signed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+from cslir.notify.channels import dingtalk, feishu, pagerduty, slack, teams, webhook, wecom
+from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
+from cslir.notify.channels.redaction import REDACTED, redact, secrets_of
+
+__all__ = [
+    "CHANNELS",
+    "REDACTED",
+    "HttpRequest",
+    "Message",
+    "Outcome",
+    "Target",
+    "build",
+    "judge",
+    "redact",
+    "secrets_of",
+    "unsupported_mentions",
+]
+
+
+class _Channel(Protocol):
+    """What each channel module provides."""
+
+    MENTIONS: frozenset[str]
+
+    def build(
+        self, target: Target, message: Message, *, now: datetime, idempotency_key: str
+    ) -> HttpRequest: ...
+
+    def judge(
+        self, status: int, headers: Mapping[str, str], body: bytes, *, now: datetime
+    ) -> Outcome: ...
+
+
+_MODULES: dict[str, _Channel] = {
+    "webhook": webhook,
+    "slack": slack,
+    "teams": teams,
+    "pagerduty": pagerduty,
+    "dingtalk": dingtalk,
+    "wecom": wecom,
+    "feishu": feishu,
+}
+CHANNELS = tuple(_MODULES)
+
+
+def _module(target: Target) -> _Channel:
+    try:
+        return _MODULES[target.channel]
+    except KeyError:
+        raise ValueError(
+            f"route {target.name!r}: unknown channel {target.channel!r}; "
+            f"expected one of {', '.join(CHANNELS)}"
+        ) from None
+
+
+def build(target: Target, message: Message, *, now: datetime, idempotency_key: str) -> HttpRequest:
+    """The request for one delivery attempt; call again for each retry (fresh ``now``).
+
+    ``idempotency_key`` must stay the same across the attempts of one notification.
+    """
+    return _module(target).build(target, message, now=now, idempotency_key=idempotency_key)
+
+
+def judge(
+    target: Target,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: datetime | None = None,
+) -> Outcome:
+    """How ``target``'s channel reads this answer; ``now`` dates an HTTP-date Retry-After."""
+    outcome = _module(target).judge(status, headers, body, now=now or datetime.now(UTC))
+    return replace(outcome, detail=redact(outcome.detail, secrets_of(target)))
+
+
+def unsupported_mentions(target: Target) -> list[str]:
+    """The kinds of mention the route asks for that its channel cannot deliver.
+
+    Kinds are "mobiles", "user_ids" and "all"; route validation should report them, since
+    the builders leave them out rather than pretend to ping someone.
+    """
+    supported = _module(target).MENTIONS
+    wanted = {
+        "mobiles": bool(target.mention_mobiles),
+        "user_ids": bool(target.mention_user_ids),
+        "all": target.mention_all,
+    }
+    return [kind for kind, asked in wanted.items() if asked and kind not in supported]

@@ -1,0 +1,245 @@
+"""Meaning checks for route files, drill files and settings (playbooks are in checks.py)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cslir.opsrepo.checks import ENV_REF, Report
+from cslir.opsrepo.diagnostics import did_you_mean
+
+# Fields that identify or authorise a target: they must be references, never the value.
+SECRET_FIELDS = ("url", "secret", "routing_key")
+# What each channel cannot work without.
+NEEDED = {
+    "webhook": ("url", "secret"),
+    "slack": ("url",),
+    "teams": ("url",),
+    "pagerduty": ("routing_key",),
+    "dingtalk": ("url",),
+    "wecom": ("url",),
+    "feishu": ("url",),
+}
+FORMATS = {"wecom": ("markdown", "text"), "feishu": ("post", "card")}
+_CRON_FIELD = re.compile(r"[0-9*/,\-A-Za-z?LW#]+")
+
+
+def check_routes(data: Mapping[str, Any], all_routes: set[str], report: Report) -> None:
+    routes = data.get("routes")
+    if not isinstance(routes, dict):
+        return
+    for name, route in routes.items():
+        if not isinstance(route, dict):
+            continue
+        at = ("routes", name)
+        channel = route.get("channel")
+        for key in SECRET_FIELDS:
+            value = route.get(key)
+            if isinstance(value, str) and not ENV_REF.fullmatch(value.strip()):
+                if key == "url" and channel == "webhook" and "?" not in value:
+                    continue  # a plain endpoint URL carries no credential; the whsec secret does
+                report(
+                    (*at, key),
+                    f"route '{name}': {key} is written out literally; a literal "
+                    f"secret is an error: use a reference such as ${{env:{_env_name(name, key)}}}",
+                    False,
+                    "error",
+                )
+        for key in NEEDED.get(channel, ()) if isinstance(channel, str) else ():
+            if key not in route:
+                report(at, f"route '{name}' ({channel}) needs '{key}'", False, "error")
+        fmt = route.get("format")
+        if (
+            isinstance(fmt, str)
+            and isinstance(channel, str)
+            and fmt not in FORMATS.get(channel, ())
+        ):
+            allowed = ", ".join(FORMATS.get(channel, ())) or "no format option"
+            report(
+                (*at, "format"),
+                f"route '{name}': format '{fmt}' does not apply to {channel} (it takes {allowed})",
+                False,
+                "error",
+            )
+        if channel == "dingtalk" and "secret" not in route:
+            report(
+                at,
+                f"route '{name}': DingTalk robot without a signing secret; "
+                "add secret: so messages are signed",
+                False,
+                "warning",
+            )
+        for key in ("fallback", "drill_route"):
+            target = route.get(key)
+            if isinstance(target, str) and target not in all_routes:
+                report(
+                    (*at, key),
+                    f"route '{name}': {key} '{target}' is not a route"
+                    f"{did_you_mean(target, all_routes)}",
+                    False,
+                    "error",
+                )
+            if target == name:
+                report((*at, key), f"route '{name}' names itself as its {key}", False, "error")
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be shown: relative to the working directory, normalised."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return os.path.normpath(path)
+
+
+def _env_name(route: str, key: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", f"{route}_{key}".upper())
+
+
+def check_settings(data: Mapping[str, Any], all_routes: set[str], report: Report) -> None:
+    tz = data.get("timezone")
+    if isinstance(tz, str) and not _valid_zone(tz):
+        report(
+            ("timezone",),
+            f"unknown time zone '{tz}' (use an IANA name such as Asia/Shanghai)",
+            False,
+            "error",
+        )
+    for section in ("routes", "role_routes"):
+        routes = data.get(section)
+        for key, route in routes.items() if isinstance(routes, dict) else ():
+            if isinstance(route, str) and route not in all_routes:
+                report(
+                    (section, key),
+                    f"unknown route '{route}'{did_you_mean(route, all_routes)}",
+                    False,
+                    "error",
+                )
+
+
+def _valid_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def check_drill(
+    data: Mapping[str, Any],
+    path: Path,
+    playbook: Mapping[str, Any] | None,
+    all_routes: set[str],
+    report: Report,
+) -> None:
+    """``playbook`` is the loaded data of the playbook the drill names, or None if it failed."""
+    pb_ref = data.get("playbook")
+    if isinstance(pb_ref, str) and playbook is None:
+        target = path.parent / pb_ref
+        if not target.is_file():
+            report(
+                ("playbook",),
+                f"playbook '{pb_ref}' does not exist (looked for {_shown(target)})",
+                False,
+                "error",
+            )
+        else:
+            report(("playbook",), f"playbook '{pb_ref}' has errors; fix them first", False, "error")
+    schedule = data.get("schedule")
+    if isinstance(schedule, dict):
+        cron = schedule.get("cron")
+        if isinstance(cron, str):
+            fields = cron.split()
+            if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
+                report(
+                    ("schedule", "cron"),
+                    f"'{cron}' is not a cron expression of five fields "
+                    "(minute hour day month weekday)",
+                    False,
+                    "error",
+                )
+        tz = schedule.get("timezone")
+        if isinstance(tz, str) and not _valid_zone(tz):
+            report(
+                ("schedule", "timezone"),
+                f"unknown time zone '{tz}' (use an IANA name such as Asia/Shanghai)",
+                False,
+                "error",
+            )
+    for i, route in enumerate(data.get("participants") or []):
+        if isinstance(route, str) and route not in all_routes:
+            report(
+                ("participants", i),
+                f"unknown route '{route}'{did_you_mean(route, all_routes)}",
+                False,
+                "error",
+            )
+    for i, inject in enumerate(data.get("injects") or []):
+        if isinstance(inject, dict) and ("at" in inject) == ("after" in inject):
+            report(("injects", i), "an inject needs exactly one of 'at' or 'after'", False, "error")
+    if playbook is not None:
+        _check_against_playbook(data, playbook, report)
+
+
+def _check_against_playbook(data: Mapping[str, Any], pb: Mapping[str, Any], report: Report) -> None:
+    inputs = pb.get("inputs") or {}
+    steps = [s.get("id") for s in pb.get("steps") or [] if isinstance(s, dict)]
+    clocks = pb.get("clocks") or {}
+    for name, value in (data.get("inputs") or {}).items():
+        if name not in inputs:
+            report(
+                ("inputs", name),
+                f"input '{name}' is not declared by the playbook{did_you_mean(name, inputs)}",
+                True,
+                "error",
+            )
+            continue
+        choices = [
+            str(c.get("value") if isinstance(c, dict) else c)
+            for c in inputs[name].get("choices") or []
+        ]
+        if choices and str(value) not in choices:
+            report(
+                ("inputs", name),
+                f"'{value}' is not among the choices of input '{name}': {', '.join(choices)}",
+                False,
+                "error",
+            )
+    for i, inject in enumerate(data.get("injects") or []):
+        after = inject.get("after") if isinstance(inject, dict) else None
+        if isinstance(after, str) and after not in steps:
+            report(
+                ("injects", i, "after"),
+                f"inject after unknown step '{after}'"
+                f"{did_you_mean(after, [s for s in steps if s])}",
+                False,
+                "error",
+            )
+    for i, obj in enumerate(data.get("objectives") or []):
+        if not isinstance(obj, dict):
+            continue
+        step = obj.get("step")
+        if isinstance(step, str) and step not in steps:
+            report(
+                ("objectives", i, "step"),
+                f"objective names unknown step '{step}'"
+                f"{did_you_mean(step, [s for s in steps if s])}",
+                False,
+                "error",
+            )
+        clock = obj.get("clock")
+        if isinstance(clock, str) and clock not in clocks:
+            report(
+                ("objectives", i, "clock"),
+                f"objective names unknown clock '{clock}'{did_you_mean(clock, list(clocks))}",
+                False,
+                "error",
+            )
+        if "step" not in obj and "clock" not in obj:
+            report(
+                ("objectives", i), "an objective names a step or a clock to score", False, "error"
+            )

@@ -1,0 +1,307 @@
+"""The shapes of playbook, route, drill and settings files, declared once.
+
+``cslir validate`` checks files against these, and ``cslir schema`` exports them as JSON Schema
+for editors (the copies in ``schema/`` are kept current by a test).
+"""
+
+from __future__ import annotations
+
+from cslir.opsrepo.spec import (
+    AnyValue,
+    Bool,
+    Const,
+    Enum,
+    ListOf,
+    MapOf,
+    Obj,
+    OneOf,
+    Str,
+    Tagged,
+    Type,
+)
+
+ID = r"[a-z0-9][a-z0-9_-]*"
+ID_MSG = "is not a valid id: use lower-case letters, digits, '-' and '_'"
+NAME = r"[a-z_][a-z0-9_]*"
+NAME_MSG = (
+    "is not a valid input name: use lower-case letters, digits and '_' (it is used in expressions)"
+)
+LANG = r"[a-z]{2}(-[A-Za-z]{2,4})?"
+DURATION = r"\s*[0-9]+\s*(s|m|h|d|wd)\s*"
+DURATION_MSG = "is not a duration: write a number and a unit, as in 30m, 4h, 30d or 10wd"
+ENV_REF = r"\$\{env:[A-Za-z_][A-Za-z0-9_]*\}"
+
+STEP_KINDS = ("task", "decision", "approval", "command", "notify", "evidence", "wait")
+INPUT_TYPES = ("string", "text", "int", "bool", "choice", "datetime", "duration")
+CHANNELS = ("webhook", "slack", "teams", "pagerduty", "dingtalk", "wecom", "feishu")
+CONFIDENCE = ("high", "medium", "low")
+
+
+def text(description: str = "") -> Type:
+    """A text field: a string, or a mapping of language to string ({en: ..., zh: ...})."""
+    return OneOf(
+        (
+            Str(),
+            MapOf(
+                Str(),
+                key_pattern=LANG,
+                key_message="is not a language code such as en or zh",
+                min_items=1,
+            ),
+        ),
+        expected="text or a mapping of language to text",
+        description=description,
+    )
+
+
+def duration(description: str = "") -> Str:
+    return Str(DURATION, DURATION_MSG, description=description)
+
+
+def ident(description: str = "") -> Str:
+    return Str(ID, ID_MSG, description=description)
+
+
+def expr(description: str) -> Str:
+    return Str(description=description)
+
+
+BASIS = OneOf(
+    (Str(), ListOf(Str(), min_items=1)),
+    expected="text or a list of text",
+    description="The law and article this rests on, e.g. 'PIPL Art 57'.",
+)
+
+CHOICE = OneOf(
+    (
+        Str(),
+        Obj("choice", {"value": Str(), "label": text()}, required=("value",)),
+    ),
+    expected="text or a mapping with value and label",
+)
+
+INPUT = Obj(
+    "input",
+    {
+        "type": Enum(INPUT_TYPES, description="How the answer is parsed and asked."),
+        "prompt": text("The question asked of the responder."),
+        "help": text("More explanation shown on request."),
+        "default": AnyValue(
+            description="Used when the responder just presses Enter; "
+            "for datetime inputs 'now' is allowed."
+        ),
+        "required": Bool(description="Whether an answer is needed (default true)."),
+        "choices": ListOf(CHOICE, min_items=1),
+        "basis": BASIS,
+    },
+    required=("type",),
+)
+
+CLOCK = Obj(
+    "clock",
+    {
+        "title": text("What is due."),
+        "from": Str(description="When it starts: an input name, 'start', or 'step:<id>'."),
+        "due": duration("How long after its start it falls due."),
+        "due_if": MapOf(
+            duration(),
+            description="Tighter deadlines under conditions: "
+            "expression -> duration. The tightest that holds wins.",
+        ),
+        "when": expr("Expression over the inputs; the clock exists only when it is true."),
+        "warn": ListOf(duration(), description="Warn this long before the deadline."),
+        "escalate": ident("Route paged on each warning and on a miss."),
+        "basis": BASIS,
+        "confidence": Enum(
+            CONFIDENCE,
+            description="How sure the legal research is of this "
+            "deadline (reference/regulatory.md).",
+        ),
+        "recipient": text("Who receives the report."),
+    },
+    required=("from", "due", "basis"),
+)
+
+_COMMON = {
+    "id": ident("Unique step id."),
+    "title": text("One line the responder sees."),
+    "kind": Enum(STEP_KINDS),
+    "instructions": text("What to do, as a template over the inputs."),
+    "owner": ident("The role that does it."),
+    "needs": ListOf(ident(), description="Steps that must finish first."),
+    "when": expr("Expression over the inputs; the step is skipped when false."),
+    "estimate": duration("How long it usually takes (used by cslir plan)."),
+    "checklist": ListOf(text(), description="Items confirmed one by one."),
+    "stops": OneOf(
+        (ident(), ListOf(ident(), min_items=1)),
+        expected="a clock id or a list of them",
+        description="Clocks stopped when this step finishes.",
+    ),
+    "evidence": Enum(("required", "optional"), description="Whether finishing needs evidence."),
+    "basis": BASIS,
+}
+
+_KIND_FIELDS: dict[str, dict[str, Type]] = {
+    "task": {},
+    "decision": {
+        "sets": Str(NAME, NAME_MSG, description="The input this decision sets."),
+        "choices": ListOf(CHOICE, min_items=1),
+        "default": AnyValue(description="The choice taken by --auto."),
+    },
+    "approval": {"by": ident("The role that must sign off.")},
+    "command": {
+        "run": ListOf(Str(), min_items=1, description="argv list; each item a template."),
+        "env": MapOf(
+            Str(),
+            key_pattern=r"[A-Za-z_][A-Za-z0-9_]*",
+            key_message="is not an environment variable name",
+        ),
+        "cwd": Str(),
+        "timeout": duration(),
+        "in_drill": Enum(("simulate", "execute", "skip")),
+    },
+    "notify": {"route": ident("The route paged."), "message": text("Template of the message.")},
+    "evidence": {"collect": Enum(("file", "text", "either"))},
+    "wait": {"duration": duration("How long the timer runs.")},
+}
+
+
+def _step_variants() -> dict[str, Obj]:
+    variants = {}
+    for kind, own in _KIND_FIELDS.items():
+        elsewhere = {
+            key: f"{other} steps"
+            for other, fields in _KIND_FIELDS.items()
+            if other != kind
+            for key in fields
+            if key not in own
+        }
+        required: tuple[str, ...] = ("id",)
+        required += {
+            "decision": ("sets",),
+            "approval": ("by",),
+            "command": ("run",),
+            "notify": ("route",),
+            "wait": ("duration",),
+        }.get(kind, ())
+        variants[kind] = Obj(f"{kind} step", {**_COMMON, **own}, required, elsewhere=elsewhere)
+    return variants
+
+
+STEP = Tagged("kind", "task", _step_variants())
+
+PLAYBOOK = Obj(
+    "playbook",
+    {
+        "cslir": Const(1, description="Format version."),
+        "id": ident(),
+        "title": text(),
+        "summary": text(),
+        "version": Str(),
+        "language": Str(LANG, "is not a language code such as en or zh"),
+        "basis": BASIS,
+        "roles": MapOf(text(), key_pattern=ID, key_message=ID_MSG),
+        "inputs": MapOf(INPUT, key_pattern=NAME, key_message=NAME_MSG),
+        "clocks": MapOf(CLOCK, key_pattern=ID, key_message=ID_MSG),
+        "steps": ListOf(STEP, min_items=1),
+    },
+    required=("cslir", "id", "title", "steps"),
+)
+
+SECRET_OR_REF = Str(description="A reference such as ${env:NAME}; never the secret itself.")
+
+ROUTE = Obj(
+    "route",
+    {
+        "channel": Enum(CHANNELS),
+        "title": text(),
+        "url": SECRET_OR_REF,
+        "secret": SECRET_OR_REF,
+        "routing_key": SECRET_OR_REF,
+        "mention": Obj(
+            "mention", {"mobiles": ListOf(Str()), "user_ids": ListOf(Str()), "all": Bool()}
+        ),
+        "format": Enum(("markdown", "text", "post", "card")),
+        "severity": Enum(("critical", "error", "warning", "info")),
+        "fallback": ident("Route tried when this one fails."),
+        "drill_route": ident("Route that receives this route's messages in drills."),
+        "rate_limit": Str(r"[0-9]+/[0-9]+[smh]", "is not a rate such as 20/1m"),
+        "timeout": duration(),
+    },
+    required=("channel",),
+)
+
+ROUTES = Obj(
+    "route file",
+    {"cslir": Const(1), "routes": MapOf(ROUTE, key_pattern=ID, key_message=ID_MSG, min_items=1)},
+    required=("routes",),
+)
+
+INJECT = Obj(
+    "inject",
+    {
+        "at": duration("Offset from the drill's start."),
+        "after": ident("After this step."),
+        "message": text(),
+        "set": MapOf(AnyValue(), key_pattern=NAME, key_message=NAME_MSG),
+    },
+    required=("message",),
+)
+
+OBJECTIVE = Obj(
+    "objective",
+    {
+        "id": ident(),
+        "text": text(),
+        "step": ident(),
+        "clock": ident(),
+        "within": duration(),
+        "core_capability": Str(),
+    },
+    required=("id", "text"),
+)
+
+DRILL = Obj(
+    "drill",
+    {
+        "cslir": Const(1),
+        "id": ident(),
+        "title": text(),
+        "playbook": Str(description="Path of the playbook, relative to this file."),
+        "inputs": MapOf(AnyValue(), key_pattern=NAME, key_message=NAME_MSG),
+        "schedule": Obj("schedule", {"cron": Str(), "timezone": Str()}, required=("cron",)),
+        "cadence": duration("Rehearse at least this often."),
+        "participants": ListOf(ident()),
+        "injects": ListOf(INJECT),
+        "objectives": ListOf(OBJECTIVE),
+        "answers": MapOf(AnyValue()),
+    },
+    required=("cslir", "id", "playbook"),
+)
+
+SETTINGS = Obj(
+    "settings",
+    {
+        "cslir": Const(1),
+        "name": Str(),
+        "store": Str(description="Path of the SQLite store, relative to the ops root."),
+        "timezone": Str(description="IANA time zone for display, e.g. Asia/Shanghai."),
+        "language": Str(LANG, "is not a language code such as en or zh"),
+        "responders": MapOf(Obj("responder", {"roles": ListOf(ident()), "name": Str()})),
+        "routes": Obj("default routes", {"escalate": ident(), "audit": ident()}),
+        "role_routes": MapOf(
+            ident(),
+            key_pattern=ID,
+            key_message=ID_MSG,
+            description="Role -> the route paged when an approval by that role is requested.",
+        ),
+    },
+    required=("cslir",),
+)
+
+KINDS: dict[str, tuple[Type, str]] = {
+    "playbook": (PLAYBOOK, "cslir playbook"),
+    "route": (ROUTES, "cslir notifier routes"),
+    "drill": (DRILL, "cslir drill"),
+    "settings": (SETTINGS, "cslir settings"),
+}

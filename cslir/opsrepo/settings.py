@@ -1,0 +1,72 @@
+"""Where the ops repo is, where the store is, and the settings in cslir.yaml."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cslir.base.errors import InvalidInput
+
+SETTINGS_FILE = "cslir.yaml"
+
+
+def find_root(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> Path:
+    """``--root``, else ``$CSLIR_ROOT``, else the nearest ancestor holding cslir.yaml, else cwd."""
+    if explicit:
+        return (cwd / explicit).resolve()
+    if environ.get("CSLIR_ROOT"):
+        return (cwd / environ["CSLIR_ROOT"]).resolve()
+    here = cwd.resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / SETTINGS_FILE).is_file():
+            return candidate
+    return here
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    store: Path
+    timezone: str | None = None
+    language: str = "en"
+    responders: Mapping[str, Any] = field(default_factory=dict)
+    routes: Mapping[str, str] = field(default_factory=dict)
+    role_routes: Mapping[str, str] = field(default_factory=dict)  # role -> route for approvals
+
+
+def load_settings(
+    root_option: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    lang: str | None = None,
+) -> Settings:
+    """Read cslir.yaml (if present) and resolve the store path; errors are located."""
+    from cslir.opsrepo import yamlload
+
+    env = os.environ if environ is None else environ
+    root = find_root(root_option, env, cwd or Path.cwd())
+    data: dict[str, Any] = {}
+    path = root / SETTINGS_FILE
+    if path.is_file():
+        try:
+            data = yamlload.load(path, display=str(path)).data
+        except yamlload.YamlError as e:
+            raise InvalidInput(e.diagnostic.format()) from None
+    store_setting = env.get("CSLIR_STORE") or data.get("store")
+    store = Path(store_setting) if store_setting else Path(".cslir") / "cslir.db"
+    if not store.is_absolute():
+        store = root / store
+    language = lang or (data.get("language") if isinstance(data.get("language"), str) else "en")
+    return Settings(
+        root=root,
+        store=store,
+        timezone=data.get("timezone") if isinstance(data.get("timezone"), str) else None,
+        language=language or "en",
+        responders=data.get("responders") or {},
+        routes=data.get("routes") or {},
+        role_routes=data.get("role_routes") or {},
+    )
