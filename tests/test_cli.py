@@ -106,7 +106,7 @@ def test_help_does_not_import_the_network_template_or_scheduler_libraries(args: 
         "from cslir.__main__ import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    rc = main({args!r})\n"
-        "heavy = {'requests', 'jinja2', 'apscheduler'}\n"
+        "heavy = {'requests', 'jinja2', 'apscheduler', 'psycopg', 'cryptography'}\n"
         "print(rc, sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
     done = subprocess.run(
@@ -123,6 +123,24 @@ def test_validate_on_the_project_root_exits_0_without_a_word(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert run(["--root", str(REPO), "validate"], capsys) == (0, "", "")
+
+
+@pytest.mark.usefixtures("no_root_env")
+def test_validate_reads_and_parses_each_file_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cslir.opsrepo import yamlload
+
+    real_load, loads = yamlload.load, []
+
+    def counting(path: Path, *args: object, **kwargs: object) -> yamlload.Document:
+        loads.append(Path(path).resolve().relative_to(REPO).as_posix())
+        return real_load(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(yamlload, "load", counting)
+    assert run(["--root", str(REPO), "validate"], capsys) == (0, "", "")
+    assert "playbooks/leak.yaml" in loads and "notifiers/oncall.yaml" in loads
+    assert sorted(loads) == sorted(set(loads))
 
 
 @pytest.mark.usefixtures("no_root_env")

@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 TRUE = {"true", "yes", "y", "1", "是", "对"}
 FALSE = {"false", "no", "n", "0", "否", "不"}
@@ -94,15 +93,11 @@ def _parse_datetime(raw: Any, *, now: dt.datetime | None, tz: dt.tzinfo | None) 
                 f"'{text}' is not a date and time: write 2026-03-01 14:30, "
                 "2026-03-01T14:30+08:00, now, or 30m ago"
             ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz or _local_zone())
+    if value.tzinfo is None:  # no zone typed and none configured: the machine's own
+        value = value.replace(tzinfo=tz) if tz else value.astimezone()
     if now is not None and value > now + dt.timedelta(minutes=5):
         raise InputValueError(f"'{raw}' lies in the future")
     return value.astimezone(dt.UTC)
-
-
-def _local_zone() -> dt.tzinfo:
-    return dt.datetime.now().astimezone().tzinfo or ZoneInfo("UTC")
 
 
 def to_json(value: Any) -> Any:

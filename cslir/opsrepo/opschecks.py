@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
@@ -24,7 +25,6 @@ NEEDED = {
     "feishu": ("url",),
 }
 FORMATS = {"wecom": ("markdown", "text"), "feishu": ("post", "card")}
-_CRON_FIELD = re.compile(r"[0-9*/,\-A-Za-z?LW#]+")
 
 
 def check_routes(data: Mapping[str, Any], all_routes: set[str], report: Report) -> None:
@@ -119,6 +119,16 @@ def check_settings(data: Mapping[str, Any], all_routes: set[str], report: Report
                 )
 
 
+def _cron_problem(expression: str) -> str | None:
+    from cslir.opsrepo.cron import CronError, cron_trigger
+
+    try:
+        cron_trigger(expression, dt.UTC)
+    except CronError as e:
+        return str(e)
+    return None
+
+
 def _valid_zone(name: str) -> bool:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -153,15 +163,9 @@ def check_drill(
     if isinstance(schedule, dict):
         cron = schedule.get("cron")
         if isinstance(cron, str):
-            fields = cron.split()
-            if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
-                report(
-                    ("schedule", "cron"),
-                    f"'{cron}' is not a cron expression of five fields "
-                    "(minute hour day month weekday)",
-                    False,
-                    "error",
-                )
+            problem = _cron_problem(cron)
+            if problem:
+                report(("schedule", "cron"), problem, False, "error")
         tz = schedule.get("timezone")
         if isinstance(tz, str) and not _valid_zone(tz):
             report(

@@ -78,21 +78,40 @@ class Collector:
         self.out.append(Diagnostic(self.doc.path, line, col, severity, message))
 
 
-def route_names(root: Path) -> set[str]:
+class Documents:
+    """Each file read and parsed at most once per validation, however often it is referred to."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Path, yamlload.Document | yamlload.YamlError] = {}
+
+    def get(self, path: Path) -> yamlload.Document | yamlload.YamlError:
+        key = path.resolve()
+        if key not in self._seen:
+            try:
+                self._seen[key] = yamlload.load(path, display=display(path))
+            except yamlload.YamlError as e:
+                self._seen[key] = e
+        return self._seen[key]
+
+
+def route_names(root: Path, docs: Documents | None = None) -> set[str]:
     """Route names defined in the ops repo (files that fail to load contribute nothing)."""
+    docs = docs or Documents()
     names: set[str] = set()
     for f in yaml_files(root / "notifiers"):
-        try:
-            routes = yamlload.load(f).data.get("routes")
-        except yamlload.YamlError:
-            continue
+        doc = docs.get(f)
+        routes = doc.data.get("routes") if isinstance(doc, yamlload.Document) else None
         if isinstance(routes, dict):
             names.update(str(k) for k in routes)
     return names
 
 
 def check_document(
-    doc: yamlload.Document, kind: str, routes: set[str], path: Path
+    doc: yamlload.Document,
+    kind: str,
+    routes: set[str],
+    path: Path,
+    docs: Documents | None = None,
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     report = Collector(doc, out)
@@ -107,32 +126,31 @@ def check_document(
     elif kind == "settings":
         check_settings(doc.data, routes, report)
     elif kind == "drill" and shape_ok:
-        check_drill(doc.data, path, _drill_playbook(doc.data, path, routes), routes, report)
+        playbook = _drill_playbook(doc.data, path, routes, docs or Documents())
+        check_drill(doc.data, path, playbook, routes, report)
     return sorted(out, key=lambda d: (d.line, d.col, d.severity, d.message))
 
 
-def _drill_playbook(data: dict[str, Any], path: Path, routes: set[str]) -> dict[str, Any] | None:
+def _drill_playbook(
+    data: dict[str, Any], path: Path, routes: set[str], docs: Documents
+) -> dict[str, Any] | None:
     target = path.parent / str(data.get("playbook"))
     if not target.is_file():
         return None
-    try:
-        doc = yamlload.load(target)
-    except yamlload.YamlError:
+    doc = docs.get(target)
+    if not isinstance(doc, yamlload.Document):
         return None
-    errors = [d for d in check_document(doc, "playbook", routes, target) if d.severity == "error"]
+    diags = check_document(doc, "playbook", routes, target, docs)
+    errors = [d for d in diags if d.severity == "error"]
     return None if errors else doc.data
 
 
 def validate(paths: list[Path], root: Path) -> list[Diagnostic]:
     """Every problem in every file, file by file in the order given."""
     files = expand(paths) if paths else repo_files(root)
-    loaded: list[tuple[Path, yamlload.Document | yamlload.YamlError]] = []
-    for f in files:  # each file is read and parsed once
-        try:
-            loaded.append((f, yamlload.load(f, display=display(f))))
-        except yamlload.YamlError as e:
-            loaded.append((f, e))
-    routes = route_names(root)
+    docs = Documents()  # each file is read and parsed once
+    loaded = [(f, docs.get(f)) for f in files]
+    routes = route_names(root, docs)
     for f, doc in loaded:  # route files named explicitly outside the repo count too
         if (
             isinstance(doc, yamlload.Document)
@@ -145,7 +163,7 @@ def validate(paths: list[Path], root: Path) -> list[Diagnostic]:
         if isinstance(doc, yamlload.YamlError):
             out.append(doc.diagnostic)
         else:
-            out += check_document(doc, classify(f, doc.data), routes, f)
+            out += check_document(doc, classify(f, doc.data), routes, f, docs)
     return out
 
 
