@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-import os
 import sys
-import tempfile
-import traceback
 
+from cslir.base.crashlog import write_crash_log
 from cslir.base.errors import EXIT_BUG, CslirError, Interrupted
-
-
-def _crash_log_dir() -> str:
-    return os.environ.get("CSLIR_CRASH_DIR") or tempfile.gettempdir()
-
-
-def write_crash_log(exc: BaseException) -> str:
-    """Write the traceback where a developer can find it; return the path."""
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    fd, path = tempfile.mkstemp(prefix=f"cslir-crash-{stamp}-", suffix=".log", dir=_crash_log_dir())
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(f"cslir crashed: argv={sys.argv!r}\n")
-        f.write("".join(traceback.format_exception(exc)))
-    return path
 
 
 def _first_line(e: BaseException) -> str:
@@ -55,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         print("cslir: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # the funnel: one line to the user, the traceback to a log
-        path = write_crash_log(e)
+        path = write_crash_log(e, heading=f"cslir crashed: argv={sys.argv!r}")
         print(
             f"cslir: internal error: {type(e).__name__}: {_first_line(e)} (details in {path})",
             file=sys.stderr,

@@ -16,13 +16,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cslir.base.timefmt import utcnow
 from cslir.engine.events import Event
 from cslir.notify.outbox import Outbox
 from cslir.notify.outcomes import Result
 from cslir.notify.policy import Policy
 from cslir.notify.routes import RouteBook
 from cslir.opsrepo.validate import load_playbook
-from cslir.runs.session import RunSession, open_run, utcnow
+from cslir.runs.session import RunSession, open_run
 from cslir.store.sqlite import Store
 
 WHSEC = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks test vector

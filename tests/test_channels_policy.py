@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cslir.notify.channels import Message, Target, redact, secrets_of, unsupported_mentions
+from cslir.base.redaction import redact
+from cslir.notify.channels import Message, Target, secrets_of, unsupported_mentions
 from cslir.notify.channels.retry import next_delay
 
 ROUTE = Target(

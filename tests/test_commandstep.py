@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 from runkit import gone, make_ops
 
+from cslir.base.timefmt import utcnow
 from cslir.engine import actions
 from cslir.engine.events import Event
 from cslir.opsrepo.validate import load_playbook
 from cslir.runs.commandstep import EXCERPT_BYTES, execute
-from cslir.runs.session import RunSession, open_run, utcnow
+from cslir.runs.session import RunSession, open_run
 from cslir.store.sqlite import Store
 
 SYSTEM = "crm; touch owned.txt $(id) `id`"

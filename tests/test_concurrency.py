@@ -10,8 +10,9 @@ from pathlib import Path
 
 from runkit import cslir, cslir_env, make_ops, store_path, stored_events
 
+from cslir.base.timefmt import utcnow
 from cslir.opsrepo.validate import load_playbook
-from cslir.runs.session import open_run, utcnow
+from cslir.runs.session import open_run
 from cslir.store.sqlite import Store
 
 WORKERS = 4

@@ -10,8 +10,8 @@ from notifykit import WHSEC, ops_root
 
 from cslir.__main__ import main
 from cslir.base.errors import NotFound
+from cslir.base.redaction import REDACTED
 from cslir.notify.attempt import redact_clipped
-from cslir.notify.channels import REDACTED
 from cslir.notify.ratelimit import RateLimiter
 from cslir.notify.routes import Route, RouteUnusable, load_routes, parse_rate
 

@@ -1,9 +1,16 @@
-"""Times are stored in UTC and shown in the configured zone (default: the machine's)."""
+"""Times are stored in UTC and shown in the configured zone (default: the machine's).
+
+``utcnow`` is the one wall clock: every collaborator that takes a clock defaults to it.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def zone(name: str | None) -> tzinfo | None:
@@ -15,7 +22,3 @@ def local_text(moment: datetime, tz_name: str | None) -> str:
     local = moment.astimezone(zone(tz_name)) if tz_name else moment.astimezone()
     offset = local.strftime("%z")
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({offset[:3]}:{offset[3:]})"
-
-
-def utc_text(moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M:%SZ")

@@ -27,8 +27,8 @@ template_option = click.option(
 
 
 def _report(app: App, run_id: str, lang: str | None) -> dict[str, Any]:
+    from cslir.base.timefmt import utcnow
     from cslir.report.model import build_report
-    from cslir.runs.session import utcnow
 
     language = lang or app.settings.language
     return build_report(

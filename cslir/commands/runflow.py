@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cslir.base.errors import Interrupted, UsageError
-from cslir.base.timefmt import zone
+from cslir.base.timefmt import utcnow, zone
 from cslir.commands.app import App
 from cslir.opsrepo.validate import load_playbook
 from cslir.runs.automation import collect_inputs, drive, load_answers
-from cslir.runs.session import RunSession, open_run, utcnow
+from cslir.runs.session import RunSession, open_run
 from cslir.terminal.console import Term
 from cslir.terminal.walkthrough import Walkthrough
 

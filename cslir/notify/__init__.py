@@ -1,7 +1,6 @@
-"""Notifications: routes, channels, secrets, the durable outbox and the worker that delivers it.
+"""Notifications: routes, channels, the durable outbox and the worker that delivers it.
 
 - ``channels/``: one pure builder and judge per channel (wire formats, signatures).
-- ``secrets``: ``${env:NAME}`` references resolved at send time.
 - ``routes``: ``notifiers/*.yaml`` read into ``Route`` values.
 - ``plan``: what a ``notify.requested`` event becomes (a delivery payload) and what a payload
   says on the wire (a ``cslir.notify.channels.Message``).

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from cslir.base.errors import CslirError
-from cslir.notify.channels import REDACTED, HttpRequest, Target, build, judge, redact, secrets_of
+from cslir.base.redaction import REDACTED, redact
+from cslir.notify.channels import HttpRequest, Target, build, judge, secrets_of
 from cslir.notify.channels.judging import short_text
 from cslir.notify.plan import message_of
 from cslir.notify.routes import Route

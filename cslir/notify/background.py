@@ -11,17 +11,14 @@ can never hold the process open past that grace.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import threading
 import time
-import traceback
 from datetime import datetime, timedelta
 
+from cslir.base.crashlog import write_crash_log
 from cslir.base.errors import CslirError
 from cslir.notify.attempt import target_secrets
-from cslir.notify.channels import redact
 from cslir.notify.outbox import Outbox
 
 JOIN_SLACK = 1.0  # seconds beyond the grace for the worker's last store writes
@@ -98,9 +95,5 @@ def write_redacted_crash_log(error: BaseException, outbox: Outbox) -> str:
             secrets += target_secrets(route, outbox.environ)
     except Exception:  # the route files themselves may be the problem
         pass
-    text = redact("".join(traceback.format_exception(error)), secrets)
-    directory = os.environ.get("CSLIR_CRASH_DIR") or tempfile.gettempdir()
-    fd, path = tempfile.mkstemp(prefix="cslir-crash-notify-", suffix=".log", dir=directory)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(f"cslir notification worker crashed\n{text}")
-    return path
+    heading = "cslir notification worker crashed"
+    return write_crash_log(error, heading=heading, name="notify", secrets=secrets)

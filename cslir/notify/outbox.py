@@ -21,12 +21,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from cslir.base.errors import CslirError
+from cslir.base.timefmt import utcnow
 from cslir.engine.durations import format_span
 from cslir.engine.events import Event, format_at, parse_at
 from cslir.notify import workers
@@ -42,10 +43,6 @@ from cslir.store.sqlite import Store
 
 RECONCILE_BATCH = 200
 LEASE_SAFETY = 5.0  # seconds: a held delivery goes back to the queue this long before its lease
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Outbox:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from cslir.base.errors import CslirError, NotFound
+from cslir.base.secretrefs import missing, resolve
 from cslir.notify.channels import Target
-from cslir.notify.secrets import missing, resolve
 
 DEFAULT_TIMEOUT = 10.0  # seconds per request; a page must not wait on one endpoint for long
 SECRET_KEYS = ("url", "secret", "routing_key")

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cslir.base.timefmt import utcnow
 from cslir.engine.events import parse_at
 from cslir.notify.attempt import Attempt, all_secrets, attempt
-from cslir.notify.outbox import Outbox, utcnow
+from cslir.notify.outbox import Outbox
 from cslir.notify.outcomes import Result
 from cslir.notify.plan import resolve_payload
 from cslir.notify.policy import Policy

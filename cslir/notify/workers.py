@@ -11,6 +11,8 @@ import os
 import secrets
 import socket
 
+from cslir.base.procs import alive
+
 HOST = socket.gethostname()
 _LIVE: set[str] = set()  # ids of the workers running in this process
 
@@ -36,14 +38,4 @@ def is_dead(owner: str) -> bool:
     pid = int(pid_text)
     if pid == os.getpid():
         return owner not in _LIVE
-    return not _alive(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
+    return not alive(pid)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from cslir.base.secretrefs import ENV_REF
 from cslir.opsrepo.diagnostics import did_you_mean
 from cslir.opsrepo.schemas import INPUT_TYPES
 from cslir.opsrepo.spec import PathKey
@@ -16,7 +17,6 @@ Report = Callable[[PathKey, str, bool, str], None]
 # Names every template may read besides the playbook's inputs.
 CONTEXT_NAMES = frozenset({"clocks", "run", "steps", "playbook", "inputs", "drill", "now"})
 SECRET_KEY = re.compile(r"(?i)(secret|token|password|passwd|api_?key|private_?key|credential)")
-ENV_REF = re.compile(r"\$\{env:[A-Za-z_][A-Za-z0-9_]*\}")
 
 
 def check_durations(data: Mapping[str, Any], report: Report) -> None:

@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cslir.opsrepo.checks import ENV_REF, Report
+from cslir.base.secretrefs import ENV_REF
+from cslir.opsrepo.checks import Report
 from cslir.opsrepo.diagnostics import did_you_mean
 
 # Fields that identify or authorise a target: they must be references, never the value.

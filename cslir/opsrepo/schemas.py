@@ -29,7 +29,6 @@ NAME_MSG = (
 LANG = r"[a-z]{2}(-[A-Za-z]{2,4})?"
 DURATION = r"\s*[0-9]+\s*(s|m|h|d|wd)\s*"
 DURATION_MSG = "is not a duration: write a number and a unit, as in 30m, 4h, 30d or 10wd"
-ENV_REF = r"\$\{env:[A-Za-z_][A-Za-z0-9_]*\}"
 
 STEP_KINDS = ("task", "decision", "approval", "command", "notify", "evidence", "wait")
 INPUT_TYPES = ("string", "text", "int", "bool", "choice", "datetime", "duration")

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cslir.base.errors import InvalidInput, NotFound, VerificationFailed
+from cslir.base.files import staged
 from cslir.engine.events import Event, parse_at, verify_chain
 
 BUNDLE_VERSION = 1
@@ -118,9 +119,8 @@ def export_bundle(
     moment = parse_at(as_of)
     stamp = (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute,
              moment.second)  # fmt: skip
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
     try:
-        with zipfile.ZipFile(tmp, "w") as zf:
+        with staged(out.parent, out) as stage, zipfile.ZipFile(stage.tmp, "w") as zf:
             w = _Writer(zf, stamp)
             with w.member(EVENTS) as sink:
                 chain = verify_chain(_written(events(), sink))
@@ -145,11 +145,8 @@ def export_bundle(
             text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
             with w.member(MANIFEST) as sink:
                 sink.write(text)
-        os.replace(tmp, out)
     except OSError as e:
         raise InvalidInput(f"{out}: cannot be written: {e.strerror or e}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return manifest
 
 

@@ -10,7 +10,6 @@ markup. Output is written a piece at a time, so a long run never sits in memory 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from cslir.base.errors import InvalidInput
+from cslir.base.files import staged
 from cslir.engine.durations import format_span
 from cslir.report import chart
 from cslir.report.labels import labels, state_word
@@ -80,15 +80,14 @@ def write_file(
     report: Mapping[str, Any], fmt: str, path: Path, *, template_dir: Path | None = None
 ) -> None:
     """Write the report to ``path``, replacing it only once the whole report is written."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+        with (
+            staged(path.parent, path) as stage,
+            open(stage.tmp, "w", encoding="utf-8", newline="\n") as f,
+        ):
             render(report, fmt, f.write, template_dir=template_dir)
-        os.replace(tmp, path)
     except OSError as e:
         raise InvalidInput(f"{path}: cannot be written: {e.strerror}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _small(report: Mapping[str, Any]) -> dict[str, Any]:

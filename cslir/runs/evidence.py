@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from cslir.base.errors import InvalidInput
+from cslir.base.files import staged
 
 
 def blob_path(evidence_dir: Path, sha256: str) -> Path:
@@ -19,8 +19,8 @@ def _put(evidence_dir: Path, chunks: Any) -> tuple[str, int]:
     evidence_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     digest = hashlib.sha256()
     size = 0
-    fd, tmp = tempfile.mkstemp(dir=evidence_dir, prefix=".incoming-")
-    try:
+    with staged(evidence_dir) as stage:
+        fd = os.open(stage.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             for chunk in chunks:
                 digest.update(chunk)
@@ -29,14 +29,9 @@ def _put(evidence_dir: Path, chunks: Any) -> tuple[str, int]:
             out.flush()
             os.fsync(out.fileno())
         sha = digest.hexdigest()
-        final = blob_path(evidence_dir, sha)
-        final.parent.mkdir(exist_ok=True, mode=0o700)
-        os.replace(tmp, final)
-        os.chmod(final, 0o400)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        stage.dest = blob_path(evidence_dir, sha)
+        stage.dest.parent.mkdir(exist_ok=True, mode=0o700)
+    os.chmod(blob_path(evidence_dir, sha), 0o400)
     return sha, size
 
 

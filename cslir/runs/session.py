@@ -13,11 +13,13 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cslir.base.errors import ActionRefused
+from cslir.base.procs import alive
+from cslir.base.timefmt import utcnow
 from cslir.engine import actions
 from cslir.engine.clocks import due_alerts, views
 from cslir.engine.durations import parse_duration
@@ -29,20 +31,6 @@ from cslir.store.sqlite import SeqConflict, Store
 
 Now = Callable[[], datetime]
 SYSTEM = "cslir"  # the actor of what cslir records by itself (clock alerts, timers)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_run_id(now: datetime) -> str:
@@ -358,7 +346,7 @@ class RunSession:
             if runner.get("host", here) != here:
                 continue  # another machine's process: it may still be running
             pid = runner.get("pid")
-            if not isinstance(pid, int) or pid == os.getpid() or not _alive(pid):
+            if not isinstance(pid, int) or pid == os.getpid() or not alive(pid):
                 out.append(sid)  # our own pid here means an earlier process that had it
         return out
 
@@ -367,6 +355,6 @@ class RunSession:
         return [render(a, ctx) for a in run]
 
     def _env_value(self, value: str, environ: Mapping[str, str]) -> str:
-        from cslir.notify.secrets import resolve
+        from cslir.base.secretrefs import resolve
 
         return render(resolve(value, environ), self.context())

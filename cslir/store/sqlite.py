@@ -24,11 +24,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from cslir.base.errors import ActionRefused, NotFound, StoreError, UsageError
+from cslir.base.timefmt import utcnow
 from cslir.engine.events import (
     GENESIS,
     Event,
@@ -112,10 +113,6 @@ class RunRow:
     last_at: str
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _is_busy(error: sqlite3.Error) -> bool:
     code = getattr(error, "sqlite_errorcode", None)
     if isinstance(code, int):
@@ -134,7 +131,7 @@ class Store:
         path: str | os.PathLike[str],
         *,
         busy_timeout: float = 60.0,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.path = Path(path)
         self._busy_timeout = busy_timeout

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
+from cslir.base.redaction import redact
+from cslir.base.timefmt import utcnow
 from cslir.notify.channels import dingtalk, feishu, pagerduty, slack, teams, webhook, wecom
 from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
-from cslir.notify.channels.redaction import REDACTED, redact, secrets_of
+from cslir.notify.channels.redaction import secrets_of
 
 __all__ = [
     "CHANNELS",
-    "REDACTED",
     "HttpRequest",
     "Message",
     "Outcome",
     "Target",
     "build",
     "judge",
-    "redact",
     "secrets_of",
     "unsupported_mentions",
 ]
@@ -85,7 +85,7 @@ def judge(
     now: datetime | None = None,
 ) -> Outcome:
     """How ``target``'s channel reads this answer; ``now`` dates an HTTP-date Retry-After."""
-    outcome = _module(target).judge(status, headers, body, now=now or datetime.now(UTC))
+    outcome = _module(target).judge(status, headers, body, now=now or utcnow())
     return replace(outcome, detail=redact(outcome.detail, secrets_of(target)))
 
 

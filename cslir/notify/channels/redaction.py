@@ -1,4 +1,4 @@
-"""What must never be printed or recorded, and how to hide it (DESIGN.md "Notifications").
+"""What of a route must never be printed or recorded (DESIGN.md "Notifications").
 
 notifiers.md §0.6: DingTalk (access_token), WeCom (key), Feishu (hook token), Slack (path) and
 Teams Workflows (sig=) all carry their credential in the URL, so the whole URL is secret, and
@@ -7,13 +7,11 @@ so is each token inside it: a log line may show the token without the rest of th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from urllib.parse import unquote, unquote_plus, urlsplit
 
+from cslir.base.redaction import MIN_SECRET
 from cslir.notify.channels.model import Target
 
-REDACTED = "[redacted]"
-_MIN_SECRET = 4  # shorter strings are no secret and replacing them would shred the text
 _TOKEN_MIN = 16  # a long value with a digit in it is treated as a token wherever it sits
 _SECRET_PARAMS = frozenset({"access_token", "key", "sig", "token", "code", "apikey", "api_key"})
 _PATH_MARKERS = frozenset({"hook", "workflows"})  # Feishu /hook/<token>, Teams /workflows/<id>
@@ -29,7 +27,7 @@ def secrets_of(target: Target) -> list[str]:
         found.add(target.secret.removeprefix("whsec_"))
     if target.url:
         found.update(_url_tokens(target.url))
-    return sorted((s for s in found if len(s) >= _MIN_SECRET), key=lambda s: (-len(s), s))
+    return sorted((s for s in found if len(s) >= MIN_SECRET), key=lambda s: (-len(s), s))
 
 
 def _url_tokens(url: str) -> set[str]:
@@ -56,14 +54,3 @@ def _url_tokens(url: str) -> set[str]:
 
 def _looks_like_token(value: str) -> bool:
     return len(value) >= _TOKEN_MIN and any(c.isdigit() for c in value)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret in ``text`` with ``[redacted]``, longest first.
-
-    Longest first, so that a whole URL goes before the token inside it leaves a stub behind.
-    """
-    usable = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
-    for secret in usable:
-        text = text.replace(secret, REDACTED)
-    return text
