@@ -17,7 +17,7 @@ from cslir.engine import actions
 from cslir.engine.events import Event
 from cslir.engine.model import Playbook, build_playbook
 from cslir.opsrepo import yamlload
-from cslir.opsrepo.validate import check_document
+from cslir.opsrepo.documents import check_document
 from cslir.report.improvements import Improvements
 from cslir.runs.session import RunSession, open_run
 from cslir.store.sqlite import Store

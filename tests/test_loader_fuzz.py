@@ -2,7 +2,7 @@
 
 Random text, random bytes and mutations of the valid samples (lines deleted, duplicated,
 swapped, tabs and stray characters inserted, the file cut short) go through
-``yamlload.loads`` and ``validate.check_document``. The outcome is always a document with
+``yamlload.loads`` and ``documents.check_document``. The outcome is always a document with
 diagnostics, or a ``YamlError``; never another exception, and every line:col lies in the file.
 """
 
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from cslir.opsrepo import yamlload
 from cslir.opsrepo.diagnostics import Diagnostic
-from cslir.opsrepo.validate import check_document
+from cslir.opsrepo.documents import check_document
 
 TESTS = Path(__file__).resolve().parent
 VALID = [*sorted(TESTS.glob("*/valid/*.yaml")), TESTS / "playbooks" / "notifiers" / "routes.yaml"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -78,6 +80,20 @@ def test_a_literal_secret_in_a_route_file_stays_an_error(
     out = capsys.readouterr().out
     assert "url is written out literally; a literal secret is an error" in out
     assert "0123abcd" not in out
+
+
+def test_routes_load_without_importing_the_validator(tmp_path: Path) -> None:
+    # notify sits below the commands that validate; it reads route files through opsrepo.
+    root = ops_root(tmp_path, DING + HOOK)
+    code = (
+        "import sys; from pathlib import Path; from cslir.notify.routes import load_routes; "
+        f"print(sorted(load_routes(Path({str(root)!r})).routes), "
+        "'cslir.opsrepo.validate' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "['ding', 'hook'] False\n"
 
 
 def test_an_unknown_route_is_not_found_with_a_suggestion(tmp_path: Path) -> None:

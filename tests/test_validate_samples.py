@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cslir.__main__ import main
+from cslir.opsrepo import yamlload
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
@@ -89,6 +90,28 @@ def _validate_in(
 
 
 ONE_ERROR = "1 error(s), 0 warning(s)\n"
+
+
+def test_validating_the_example_repo_parses_each_file_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The drill names the playbook and the playbook names routes: each is still read once.
+    parsed: list[str] = []
+    real_load = yamlload.load
+
+    def recording_load(path: str | Path, display: str | None = None) -> yamlload.Document:
+        parsed.append(Path(path).resolve().relative_to(REPO).as_posix())
+        return real_load(path, display)
+
+    monkeypatch.setattr(yamlload, "load", recording_load)
+    assert main(["--root", str(REPO), "validate"]) == 0
+    assert capsys.readouterr().out == ""
+    assert sorted(parsed) == [
+        "cslir.yaml",
+        "drills/leak-quarterly.yaml",
+        "notifiers/oncall.yaml",
+        "playbooks/leak.yaml",
+    ]
 
 
 def test_file_over_one_mebibyte_is_refused_before_parsing(

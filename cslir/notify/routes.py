@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,24 +140,23 @@ class RouteSet:
         return sorted([*self.routes, *self.broken])
 
 
-def load_routes(root: Path, files: Iterable[Path] | None = None) -> RouteSet:
-    """Read and validate every route file under ``root/notifiers``."""
+def load_routes(root: Path) -> RouteSet:
+    """Read and check every route file under ``root/notifiers``, each parsed once."""
     from cslir.opsrepo import yamlload
-    from cslir.opsrepo.validate import check_document, display, route_names, yaml_files
+    from cslir.opsrepo.documents import Documents, check_document, errors_of, yaml_files
 
-    names = route_names(root)
+    documents = Documents()
+    names = documents.route_names(root)
     routes: dict[str, Route] = {}
     broken: dict[str, str] = {}
-    for path in yaml_files(root / "notifiers") if files is None else files:
-        try:
-            doc = yamlload.load(path, display=display(path))
-        except yamlload.YamlError as e:
-            broken[f"<{path.name}>"] = e.diagnostic.format()
+    for path in yaml_files(root / "notifiers"):
+        doc = documents.get(path)
+        if isinstance(doc, yamlload.YamlError):
+            broken[f"<{path.name}>"] = doc.diagnostic.format()
             continue
+        errors = errors_of(check_document(doc, "route", names, path, documents))
         found = doc.data.get("routes")
-        found = found if isinstance(found, dict) else {}
-        errors = [d for d in check_document(doc, "route", names, path) if d.severity == "error"]
-        for name, data in found.items():
+        for name, data in (found if isinstance(found, dict) else {}).items():
             if errors:
                 more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
                 broken[str(name)] = errors[0].format() + more

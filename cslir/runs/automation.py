@@ -34,7 +34,7 @@ ANSWER_KEYS = {"outcome", "reason", "choice", "rationale", "evidence", "approved
 def load_answers(path: Path, playbook: Playbook | None = None) -> dict[str, Any]:
     """Read an answers file: its data, or every problem in it at once, located."""
     from cslir.opsrepo import yamlload
-    from cslir.opsrepo.validate import display
+    from cslir.opsrepo.documents import display
 
     shown = display(path)
     try:
