@@ -26,7 +26,7 @@ from cslir.report import chart, sections
 from cslir.report.improvements import Improvements
 from cslir.report.labels import _TABLE, LANGS, labels
 from cslir.report.model import build_report
-from cslir.report.render import render_text, write_json
+from cslir.report.render import render, write_json
 from cslir.report.sections import Rows, materialize
 from cslir.runs.session import RunSession, open_run
 from cslir.store.sqlite import Store
@@ -40,6 +40,12 @@ WALL = datetime(2030, 1, 1, tzinfo=UTC)  # a clock no closed-run report may read
 @pytest.fixture(scope="module")
 def fixed(tmp_path_factory: pytest.TempPathFactory) -> reportrun.FixedRun:
     return reportrun.build(tmp_path_factory.mktemp("fixed"))
+
+
+def render_text(report: dict[str, Any], fmt: str, *, template_dir: Path | None = None) -> str:
+    parts: list[str] = []
+    render(report, fmt, parts.append, template_dir=template_dir)
+    return "".join(parts)
 
 
 def report_of(run: reportrun.FixedRun, lang: str = "en", **kw: Any) -> dict[str, Any]:

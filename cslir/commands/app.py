@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import click
 
@@ -60,7 +59,3 @@ as_option = click.option(
     metavar="NAME",
     help="Who is acting (default: $CSLIR_RESPONDER, else the OS user).",
 )
-
-
-def resolve_path(p: Path) -> Path:
-    return p if p.is_absolute() else Path.cwd() / p

@@ -201,12 +201,6 @@ def note(state: RunState, text: str, step_id: str | None = None) -> Events:
     return [("note.added", data)]
 
 
-def set_input(state: RunState, name: str, value: Any, source: str) -> Events:
-    if name not in state.playbook.inputs:
-        raise ActionRefused(f"no input '{name}' in this playbook")
-    return [("input.set", {"name": name, "value": to_json(value), "source": source})]
-
-
 def maybe_close(state: RunState) -> Events:
     """Close the run once every step is finished (a failed step keeps it open)."""
     if state.closed or not state.all_finished():

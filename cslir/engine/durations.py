@@ -122,18 +122,6 @@ def add_duration(start: datetime, d: Duration) -> Deadline:
     return Deadline(end, _provisional_reason(unknown))
 
 
-def working_days_between(a: date, b: date) -> tuple[int, str | None]:
-    """Working days in ``(a, b]``: after ``a``, up to and including ``b`` (0 when ``b <= a``).
-
-    ``add_duration(start, Nwd)`` lands on the date ``b`` for which this counts N from the
-    start's Asia/Shanghai date. The second item is the provisional reason, or None.
-    """
-    first, last = calendar_years()
-    days = [a + timedelta(days=i) for i in range(1, (b - a).days + 1)]
-    count = sum(1 for day in days if _is_working_day(day, first, last))
-    return count, _provisional_reason(day.year for day in days if not first <= day.year <= last)
-
-
 def format_span(seconds: float) -> str:
     """Time left or overdue in its two largest units, truncated: ``3h 59m``, ``-45m 10s``."""
     if not math.isfinite(seconds):

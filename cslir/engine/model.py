@@ -122,14 +122,6 @@ class Playbook:
                 return s
         raise KeyError(step_id)
 
-    def needs_of(self, step: Step) -> tuple[str, ...]:
-        """Explicit needs, or the step before it in the list (list order is the default)."""
-        if step.needs is not None:
-            return step.needs
-        ids = [s.id for s in self.steps]
-        i = ids.index(step.id)
-        return (ids[i - 1],) if i > 0 else ()
-
     def choices_of(self, step: Step) -> tuple[Choice, ...]:
         if step.choices:
             return step.choices

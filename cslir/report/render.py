@@ -70,12 +70,6 @@ def render(
         raise InvalidInput(f"{name} in {template_dir}: template error: {e}") from None
 
 
-def render_text(report: Mapping[str, Any], fmt: str, *, template_dir: Path | None = None) -> str:
-    parts: list[str] = []
-    render(report, fmt, parts.append, template_dir=template_dir)
-    return "".join(parts)
-
-
 def write_file(
     report: Mapping[str, Any], fmt: str, path: Path, *, template_dir: Path | None = None
 ) -> None:
