@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cslir.base.redaction import redact
-from cslir.notify.channels import Message, Target, secrets_of, unsupported_mentions
+from cslir.notify.channels import CHANNELS, Message, Target, build, secrets_of
 from cslir.notify.channels.retry import next_delay
+from cslir.opsrepo.opschecks import MENTIONS
 
 ROUTE = Target(
     name="r",
@@ -125,30 +127,29 @@ def test_empty_or_tiny_strings_never_shred_the_text() -> None:
     assert redact("a page about ab", ["", "a", "ab"]) == "a page about ab"
 
 
-@pytest.mark.parametrize(
-    ("channel", "fmt", "expected"),
-    [
-        ("dingtalk", None, []),
-        ("wecom", "markdown", []),  # sent as text when phones or @all are paged
-        ("feishu", None, ["mobiles"]),
-        ("slack", None, ["mobiles"]),
-        ("teams", None, ["mobiles", "all"]),
-        ("pagerduty", None, ["mobiles", "user_ids", "all"]),
-        ("webhook", None, []),
-    ],
-)
-def test_unsupported_mentions_are_reported(
-    channel: str, fmt: str | None, expected: list[str]
-) -> None:
-    route = replace(
+MENTION_FIELDS = {
+    "mobiles": {"mention_mobiles": ("13800001111",)},
+    "user_ids": {"mention_user_ids": ("u1",)},
+    "all": {"mention_all": True},
+}
+
+
+@pytest.mark.parametrize("kind", MENTION_FIELDS)
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_validation_allows_exactly_the_mentions_a_channel_sends(channel: str, kind: str) -> None:
+    # A mention the builder drops leaves the bytes unchanged; validation must refuse those.
+    plain = replace(
         ROUTE,
         channel=channel,
-        format=fmt,
-        mention_mobiles=("13800001111",),
-        mention_user_ids=("u1",),
-        mention_all=True,
+        url="https://x.example/h",
+        secret="whsec_c2VjcmV0",
+        routing_key="R" * 32,
     )
-    assert unsupported_mentions(route) == expected
+    asking = replace(plain, **MENTION_FIELDS[kind])  # type: ignore[arg-type]
+    message = Message("t", "body", "r-1", False, "error", "trigger", "cslir:r-1")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    sent = [build(r, message, now=now, idempotency_key="k").body for r in (plain, asking)]
+    assert (sent[0] != sent[1]) == (kind in MENTIONS[channel])
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from typing import Any
 from cslir.base.secretrefs import ENV_REF
 from cslir.opsrepo.checks import Report
 from cslir.opsrepo.diagnostics import did_you_mean
+from cslir.opsrepo.spec import PathKey
 
 # Fields that identify or authorise a target: they must be references, never the value.
 SECRET_FIELDS = ("url", "secret", "routing_key")
@@ -26,6 +27,19 @@ NEEDED = {
     "feishu": ("url",),
 }
 FORMATS = {"wecom": ("markdown", "text"), "feishu": ("post", "card")}
+# Whom each channel can ping (notifiers.md); the builders leave out any other mention rather
+# than pretend to page someone, so a route asking for one is an error. WeCom pings phone
+# numbers and @all only as msgtype text, which it then sends; Slack and Feishu mention by user
+# id, Teams cards by UPN or AAD id with no @all; PagerDuty's escalation policy decides alone.
+MENTIONS = {
+    "webhook": ("mobiles", "user_ids", "all"),  # passed through as data for the receiver
+    "slack": ("user_ids", "all"),
+    "teams": ("user_ids",),
+    "pagerduty": (),
+    "dingtalk": ("mobiles", "user_ids", "all"),
+    "wecom": ("mobiles", "user_ids", "all"),
+    "feishu": ("user_ids", "all"),
+}
 
 
 def check_routes(data: Mapping[str, Any], all_routes: set[str], report: Report) -> None:
@@ -65,6 +79,8 @@ def check_routes(data: Mapping[str, Any], all_routes: set[str], report: Report) 
                 False,
                 "error",
             )
+        if isinstance(channel, str) and channel in MENTIONS:
+            _check_mentions(name, channel, route.get("mention"), at, report)
         if channel == "dingtalk" and "secret" not in route:
             report(
                 at,
@@ -85,6 +101,21 @@ def check_routes(data: Mapping[str, Any], all_routes: set[str], report: Report) 
                 )
             if target == name:
                 report((*at, key), f"route '{name}' names itself as its {key}", False, "error")
+
+
+def _check_mentions(name: str, channel: str, mention: Any, at: PathKey, report: Report) -> None:
+    if not isinstance(mention, dict):
+        return
+    allowed = MENTIONS[channel]
+    for kind in ("mobiles", "user_ids", "all"):
+        if mention.get(kind) and kind not in allowed:
+            report(
+                (*at, "mention", kind),
+                f"route '{name}': mention {kind} does not apply to {channel} "
+                f"(it takes {', '.join(allowed) or 'no mentions'})",
+                False,
+                "error",
+            )
 
 
 def _shown(path: Path) -> str:

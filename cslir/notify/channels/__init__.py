@@ -28,14 +28,11 @@ __all__ = [
     "build",
     "judge",
     "secrets_of",
-    "unsupported_mentions",
 ]
 
 
 class _Channel(Protocol):
     """What each channel module provides."""
-
-    MENTIONS: frozenset[str]
 
     def build(
         self, target: Target, message: Message, *, now: datetime, idempotency_key: str
@@ -87,18 +84,3 @@ def judge(
     """How ``target``'s channel reads this answer; ``now`` dates an HTTP-date Retry-After."""
     outcome = _module(target).judge(status, headers, body, now=now or utcnow())
     return replace(outcome, detail=redact(outcome.detail, secrets_of(target)))
-
-
-def unsupported_mentions(target: Target) -> list[str]:
-    """The kinds of mention the route asks for that its channel cannot deliver.
-
-    Kinds are "mobiles", "user_ids" and "all"; route validation should report them, since
-    the builders leave them out rather than pretend to ping someone.
-    """
-    supported = _module(target).MENTIONS
-    wanted = {
-        "mobiles": bool(target.mention_mobiles),
-        "user_ids": bool(target.mention_user_ids),
-        "all": target.mention_all,
-    }
-    return [kind for kind, asked in wanted.items() if asked and kind not in supported]

@@ -28,7 +28,6 @@ from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
 # DingTalk publishes no size limit (notifiers.md: "[U] keep markdown well under a few KB"), so
 # markdown.text is held to WeCom's 4,096 UTF-8 bytes.
 TEXT_LIMIT = 4096
-MENTIONS = frozenset({"mobiles", "user_ids", "all"})
 # errcode -> minimum wait: -1 is "system busy"; 130101 is "send too fast", which mutes the
 # robot for 10 minutes. 310000 (security check / sign not match), 300001/300005 (bad token),
 # 90030 (monthly quota) and the rest are permanent.

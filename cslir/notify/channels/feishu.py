@@ -26,8 +26,6 @@ from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
 
 BODY_LIMIT = 20_000  # "request body <= 20 KB", read as 20,000 bytes to be safe (code 9499)
 FORMATS = ("post", "card")
-# Custom bots mention by open_id / user_id (or "all"); there is no mention by phone number.
-MENTIONS = frozenset({"user_ids", "all"})
 # 11232 is "frequency limited" (100/min, 5/s per bot, worse on the hour); retry after a backoff.
 # 19021 (sign or timestamp), 19022 (IP), 19024 (keyword), 19001 (bad hook), 9499 are permanent.
 RETRY_CODES: dict[int, float | None] = {11232: None}

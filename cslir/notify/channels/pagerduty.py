@@ -23,7 +23,6 @@ EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"  # a route's url override
 SUMMARY_LIMIT = 1024  # characters of payload.summary
 DEDUP_KEY_LIMIT = 255  # characters of dedup_key
 BODY_LIMIT = 512 * 1024  # bytes of the whole event
-MENTIONS: frozenset[str] = frozenset()  # the service's escalation policy decides who is paged
 SOURCE = "cslir"
 
 

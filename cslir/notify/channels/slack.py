@@ -21,7 +21,6 @@ from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
 # Slack truncates `text` past 40,000 characters and recommends at most 4,000; a page should be
 # read at a glance, so the recommendation is the limit (characters, not bytes).
 TEXT_LIMIT = 4_000
-MENTIONS = frozenset({"user_ids", "all"})  # mrkdwn mentions need user IDs; no phone numbers
 
 
 def escape(text: str) -> str:

@@ -27,7 +27,6 @@ from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
 
 # "About 28 KB" per Teams message including the whole card; read as 28,000 bytes of body.
 BODY_LIMIT = 28_000
-MENTIONS = frozenset({"user_ids"})  # UPN or AAD object id; no @all or phone numbers in cards
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CARD_VERSION = "1.4"  # notifiers.md: keep <= 1.5, 1.4 is the safest
 

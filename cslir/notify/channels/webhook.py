@@ -24,7 +24,6 @@ from cslir.notify.channels.judging import http_failure
 from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
 
 BODY_LIMIT = 20_000  # bytes; the spec's "keep it under ~20 KB", read as 20,000 to be safe
-MENTIONS = frozenset({"mobiles", "user_ids", "all"})  # passed through as data for the receiver
 SECRET_PREFIX = "whsec_"
 
 

@@ -23,7 +23,6 @@ from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
 # Limits on the `content` field, in UTF-8 bytes (errcode 40058 beyond them).
 CONTENT_LIMITS = {"markdown": 4096, "text": 2048}
 FORMATS = ("markdown", "text")
-MENTIONS = frozenset({"mobiles", "user_ids", "all"})  # "mobiles" and "all" only as msgtype text
 # errcode -> minimum wait: -1 is "system busy" (retry at most 3 times); 45009 is the API
 # frequency limit (20 messages a minute per robot), so wait for the minute to roll over.
 # 40058 (too long / invalid), 40008 (bad msgtype), 93000 (robot removed) are permanent.
