@@ -16,6 +16,7 @@ from notifykit import (
     DING_SECRET,
     DING_TOKEN,
     PD_KEY,
+    PLAYBOOK,
     WHSEC,
     deliver,
     notify_events,
@@ -160,6 +161,27 @@ def test_a_dingtalk_notify_step_goes_out_signed_with_its_mentions(
             "request_seq": 3,
         },
     )
+
+
+def test_a_notify_steps_link_is_rendered_and_sent_as_its_details_link(
+    tmp_path: Path, server: LoopbackServer, now: datetime
+) -> None:
+    link = '    link: "https://tickets.example/{{ run.id }}"\n'
+    playbook = PLAYBOOK.replace("    message:", link + "    message:", 1)
+    root = ops_root(
+        tmp_path, "  sec:\n    channel: slack\n    url: ${env:SLACK_URL}\n", playbook=playbook
+    )
+    session = open_session(root, route="sec")
+    session.notify_step("page-ic")
+    server.script(Reply(200, body=b"ok"))
+    deliver(root, {"SLACK_URL": f"{server.url}/services/T0/B0/X"}, clock=lambda: now)
+
+    [request] = server.requests
+    run = session.run_id
+    text = f"*{MESSAGE}*\n{MESSAGE}\n<https://tickets.example/{run}|Details>\ncslir run {run}"
+    assert request.body == wire_json({"text": text})
+    requested = notify_events(root, run)[0]
+    assert requested[1]["link"] == f"https://tickets.example/{run}"
 
 
 def test_pagerduty_gets_a_trigger_then_a_resolve_when_the_run_closes(

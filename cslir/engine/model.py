@@ -94,6 +94,7 @@ class Step:
     in_drill: str = "simulate"
     route: str | None = None
     message: Text | None = None
+    link: str | None = None  # notify: a URL template, sent as the message's Details link
     collect: str = "either"
     duration: str | None = None
 

@@ -113,7 +113,7 @@ def plan_request(
         # routes this message has been given to, so a chain of fallbacks never loops
         "tried": list(dict.fromkeys([*data.get("tried", []), requested, route_name])),
     }
-    for key in ("step", "clock", "fallback_of"):
+    for key in ("step", "clock", "fallback_of", "link"):
         if data.get(key) is not None:
             payload[key] = data[key]
     return Planned(route_name, payload, delivery_key(event.run, event.seq))
@@ -133,4 +133,5 @@ def message_of(payload: Mapping[str, Any]) -> Message:
         severity=str(payload["severity"]),
         event=str(payload.get("event", "trigger")),
         dedup_key=str(payload["dedup_key"]),
+        link=str(payload["link"]) if payload.get("link") else None,
     )

@@ -288,7 +288,7 @@ class PlaybookChecker:
                 )
         if isinstance(step.get("when"), str):
             self.check_template(step["when"], (*at, "when"), expression=True)
-        for key in ("title", "instructions", "message"):
+        for key in ("title", "instructions", "message", "link"):
             for sub, src in _text_fields(step.get(key)):
                 self.check_template(src, (*at, key, *sub))
         for j, item in enumerate(_list(step.get("checklist"))):

@@ -159,7 +159,15 @@ _KIND_FIELDS: dict[str, dict[str, Type]] = {
         "timeout": duration(),
         "in_drill": Enum(("simulate", "execute", "skip")),
     },
-    "notify": {"route": ident("The route paged."), "message": text("Template of the message.")},
+    "notify": {
+        "route": ident("The route paged."),
+        "message": text("Template of the message."),
+        "link": Str(
+            r"https?://\S.*",
+            "is not a link: write a URL that starts with https://",
+            description="Template of a URL the message links to as Details (a runbook, a ticket).",
+        ),
+    },
     "evidence": {"collect": Enum(("file", "text", "either"))},
     "wait": {"duration": duration("How long the timer runs.")},
 }

@@ -250,12 +250,14 @@ class RunSession:
         st = self.state()
         step = st.playbook.step(step_id)
         message = self.render(step.message or step.title or step.id)
+        link = {"link": self.render(step.link)} if step.link else {}
         return self.record(
             lambda s: [
                 *actions.start(s, step_id),
                 (
                     "notify.requested",
-                    {"route": step.route, "message": message, "step": step_id, "reason": "step"},
+                    {"route": step.route, "message": message, "step": step_id, "reason": "step"}
+                    | link,
                 ),
                 ("step.done", {"step": step_id}),
             ]
