@@ -87,7 +87,11 @@ def attempt(
     try:
         status, headers, body = send(request, session=session, timeout=target.timeout)
     except TransportError as e:
-        return Attempt(False, True, None, redact_clipped(e.message, secrets))
+        # notifiers.md §11: an answer lost after the request went out is ambiguous. The retry
+        # goes ahead (a duplicate page beats a missing one, and the footer's run id lets people
+        # spot it), and the record says the message may already be there.
+        reason = f"{e.message}; it may have arrived" if e.maybe_delivered else e.message
+        return Attempt(False, True, None, redact_clipped(reason, secrets))
     # Redact the answer before it is judged: a judge clips its detail, and a clipped secret
     # would no longer match.
     body = redact(body.decode("utf-8", errors="replace"), secrets).encode("utf-8")
