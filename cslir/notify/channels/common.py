@@ -1,9 +1,16 @@
-"""Helpers every channel builder shares: JSON bytes, drill marking, truncation, clocks."""
+"""What every channel builder shares: the parts of a message and their order, JSON bytes,
+drill marking, truncation, clocks.
+
+Every message says the same things in the same order (``sections``): the title, in a drill the
+drill line, the body, the link, the footer, then the mentions. A channel adds only its markup:
+a ``Markup`` for the text-based ones (``compose``), or its own elements built over ``sections``.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cslir import __version__
@@ -61,8 +68,93 @@ def footer(message: Message) -> str:
     return f"cslir run {message.run_id}"
 
 
+def sections(message: Message, body: str) -> list[tuple[str, str]]:
+    """``(part, text)`` in the order every channel shows them: title, drill, body, link, footer.
+
+    The drill line only in a drill, the link only when there is one; ``body`` is the message
+    text as the channel fitted it. Mentions follow, in each channel's own form.
+    """
+    parts = [("title", title_of(message))]
+    if message.drill:
+        parts.append(("drill", DRILL_LINE))
+    parts.append(("body", body))
+    if message.link:
+        parts.append(("link", message.link))
+    parts.append(("footer", footer(message)))
+    return parts
+
+
+def plain(text: str) -> str:
+    return text
+
+
+def plain_link(url: str) -> str:
+    return f"{LINK_LABEL}: {url}"
+
+
+def markdown_link(url: str) -> str:
+    return f"[{LINK_LABEL}]({url})"
+
+
+@dataclass(frozen=True)
+class Markup:
+    """How a text-based channel writes each part; by default plain, with a Markdown link.
+
+    ``title=None`` leaves the title out of the text, for a channel that shows it in a field of
+    its own.
+    """
+
+    title: Callable[[str], str] | None = plain
+    drill: Callable[[str], str] = plain
+    link: Callable[[str], str] = markdown_link
+    footer: Callable[[str], str] = plain
+    separator: str = "\n"
+
+
+def compose(markup: Markup, message: Message, body: str, mentions: Sequence[str] = ()) -> str:
+    """The message as one text: its sections in ``markup``, then the mentions on one line."""
+    marks = {
+        "title": markup.title,
+        "drill": markup.drill,
+        "body": plain,
+        "link": markup.link,
+        "footer": markup.footer,
+    }
+    lines = [mark(text) for part, text in sections(message, body) if (mark := marks[part])]
+    if mentions:
+        lines.append(" ".join(mentions))
+    return markup.separator.join(lines)
+
+
+def compose_to_fit(
+    markup: Markup,
+    message: Message,
+    fits: Callable[[str], bool],
+    mentions: Sequence[str] = (),
+    text: str | None = None,
+) -> str:
+    """``compose`` with the body (``text``, else the message's) cut until ``fits`` holds."""
+
+    def composed(body: str) -> str:
+        return compose(markup, message, body, mentions)
+
+    return composed(
+        fit(message, message.text if text is None else text, lambda b: fits(composed(b)))
+    )
+
+
+def with_drill_line(message: Message) -> str:
+    """The text of a channel that has no markup: the drill line above it in a drill."""
+    return f"{DRILL_LINE}\n\n{message.text}" if message.drill else message.text
+
+
 def truncation_marker(message: Message) -> str:
     return f"… [truncated; see cslir status {message.run_id}]"
+
+
+def fit(message: Message, text: str, fits: Callable[[str], bool]) -> str:
+    """``text`` cut (and marked) until ``fits`` holds for the request built around it."""
+    return shrink(text, truncation_marker(message), fits)
 
 
 def shrink(text: str, marker: str, fits: Callable[[str], bool]) -> str:

@@ -5,25 +5,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping
 from datetime import datetime
 from urllib.parse import quote_plus
 
 from cslir.notify.channels.common import (
-    DRILL_LINE,
-    LINK_LABEL,
     JsonObject,
-    footer,
+    Markup,
+    compose_to_fit,
     post_json,
     require_url,
-    shrink,
     title_of,
-    truncation_marker,
     unix_millis,
     utf8_len,
 )
-from cslir.notify.channels.judging import body_code_judge
-from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
+from cslir.notify.channels.judging import Judge, errcode_judge
+from cslir.notify.channels.model import HttpRequest, Message, Target
 
 # DingTalk publishes no size limit (notifiers.md: "[U] keep markdown well under a few KB"), so
 # markdown.text is held to WeCom's 4,096 UTF-8 bytes.
@@ -32,6 +28,9 @@ TEXT_LIMIT = 4096
 # robot for 10 minutes. 310000 (security check / sign not match), 300001/300005 (bad token),
 # 90030 (monthly quota) and the rest are permanent.
 RETRY_CODES: dict[int, float | None] = {-1: None, 130101: 600.0}
+MARKUP = Markup(
+    title=lambda title: f"#### {title}", drill=lambda line: f"**{line}**", separator="\n\n"
+)
 
 
 def sign(secret: str, timestamp_ms: int) -> str:
@@ -51,33 +50,16 @@ def signed_url(url: str, secret: str, now: datetime) -> str:
     return f"{url}{separator}timestamp={timestamp}&sign={sign(secret, timestamp)}"
 
 
-def _compose(target: Target, message: Message, body: str) -> str:
-    parts = [f"#### {title_of(message)}"]
-    if message.drill:
-        parts.append(f"**{DRILL_LINE}**")
-    parts.append(body)
-    if message.link:
-        parts.append(f"[{LINK_LABEL}]({message.link})")
-    parts.append(footer(message))
+def build(target: Target, message: Message, *, now: datetime, idempotency_key: str) -> HttpRequest:
     # A markdown message only pings when each @mobile / @userId also appears in the text.
     mentions = [f"@{who}" for who in (*target.mention_mobiles, *target.mention_user_ids)]
-    if mentions:
-        parts.append(" ".join(mentions))
-    return "\n\n".join(parts)
-
-
-def build(target: Target, message: Message, *, now: datetime, idempotency_key: str) -> HttpRequest:
-    body = shrink(
-        message.text,
-        truncation_marker(message),
-        lambda candidate: utf8_len(_compose(target, message, candidate)) <= TEXT_LIMIT,
-    )
+    text = compose_to_fit(MARKUP, message, lambda t: utf8_len(t) <= TEXT_LIMIT, mentions)
     url = require_url(target)
     if target.secret:  # without a secret the robot relies on keywords or an IP allow-list
         url = signed_url(url, target.secret, now)
     payload: JsonObject = {
         "msgtype": "markdown",
-        "markdown": {"title": title_of(message), "text": _compose(target, message, body)},
+        "markdown": {"title": title_of(message), "text": text},
         "at": {
             "atMobiles": list(target.mention_mobiles),
             "atUserIds": list(target.mention_user_ids),
@@ -87,14 +69,5 @@ def build(target: Target, message: Message, *, now: datetime, idempotency_key: s
     return post_json(url, payload)
 
 
-def judge(status: int, headers: Mapping[str, str], body: bytes, *, now: datetime) -> Outcome:
-    # DingTalk answers HTTP 200 even on failure: success is errcode == 0, never errmsg text.
-    return body_code_judge(
-        status,
-        headers,
-        body,
-        now=now,
-        code_fields=("errcode",),
-        message_fields=("errmsg",),
-        retry_codes=RETRY_CODES,
-    )
+# DingTalk answers HTTP 200 even on failure: success is errcode == 0, never errmsg text.
+judge: Judge = errcode_judge(RETRY_CODES)

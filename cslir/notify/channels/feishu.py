@@ -5,24 +5,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping
 from datetime import datetime
 
 from cslir.notify.channels.common import (
-    DRILL_LINE,
     LINK_LABEL,
     JsonObject,
-    footer,
+    Markup,
+    compose,
+    fit,
     post_json,
     require_url,
-    shrink,
+    sections,
     title_of,
     to_json,
-    truncation_marker,
     unix_seconds,
 )
-from cslir.notify.channels.judging import body_code_judge
-from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
+from cslir.notify.channels.judging import Judge, body_code_judge
+from cslir.notify.channels.model import HttpRequest, Message, Target
 
 BODY_LIMIT = 20_000  # "request body <= 20 KB", read as 20,000 bytes to be safe (code 9499)
 FORMATS = ("post", "card")
@@ -30,6 +29,8 @@ FORMATS = ("post", "card")
 # 19021 (sign or timestamp), 19022 (IP), 19024 (keyword), 19001 (bad hook), 9499 are permanent.
 RETRY_CODES: dict[int, float | None] = {11232: None}
 _HEADER_COLOURS = {"critical": "red", "error": "orange", "warning": "yellow", "info": "blue"}
+# The card's markdown element; its title is the card header.
+CARD = Markup(title=None, drill=lambda line: f"**{line}**", separator="\n\n")
 
 
 def sign(secret: str, timestamp: int) -> str:
@@ -48,12 +49,13 @@ def _user_ids(target: Target) -> list[str]:
 
 def _post(target: Target, message: Message, body: str) -> JsonObject:
     lines: list[list[JsonObject]] = []
-    if message.drill:
-        lines.append([{"tag": "text", "text": DRILL_LINE}])
-    lines += [[{"tag": "text", "text": line}] for line in body.split("\n")]
-    if message.link:
-        lines.append([{"tag": "a", "text": LINK_LABEL, "href": message.link}])
-    lines.append([{"tag": "text", "text": footer(message)}])
+    for part, text in sections(message, body):  # the title is the post's own field
+        if part == "body":
+            lines += [[{"tag": "text", "text": line}] for line in text.split("\n")]
+        elif part == "link":
+            lines.append([{"tag": "a", "text": LINK_LABEL, "href": text}])
+        elif part != "title":
+            lines.append([{"tag": "text", "text": text}])
     if mentions := _user_ids(target):
         lines.append([{"tag": "at", "user_id": user} for user in mentions])
     post = {"zh_cn": {"title": title_of(message), "content": lines}}
@@ -61,13 +63,7 @@ def _post(target: Target, message: Message, body: str) -> JsonObject:
 
 
 def _card(target: Target, message: Message, body: str) -> JsonObject:
-    parts = [f"**{DRILL_LINE}**"] if message.drill else []
-    parts.append(body)
-    if message.link:
-        parts.append(f"[{LINK_LABEL}]({message.link})")
-    parts.append(footer(message))
-    if mentions := _user_ids(target):
-        parts.append(" ".join(f"<at id={user}></at>" for user in mentions))
+    mentions = [f"<at id={user}></at>" for user in _user_ids(target)]
     colour = "grey" if message.event == "resolve" else _HEADER_COLOURS[message.severity]
     card = {
         "config": {"wide_screen_mode": True},
@@ -75,7 +71,7 @@ def _card(target: Target, message: Message, body: str) -> JsonObject:
             "title": {"tag": "plain_text", "content": title_of(message)},
             "template": colour,
         },
-        "elements": [{"tag": "markdown", "content": "\n\n".join(parts)}],
+        "elements": [{"tag": "markdown", "content": compose(CARD, message, body, mentions)}],
     }
     # The card is an object in the top-level `card` field, not a JSON string inside `content`.
     return {"msg_type": "interactive", "card": card}
@@ -94,22 +90,13 @@ def _payload(target: Target, message: Message, body: str, now: datetime) -> Json
 
 
 def build(target: Target, message: Message, *, now: datetime, idempotency_key: str) -> HttpRequest:
-    body = shrink(
+    body = fit(
+        message,
         message.text,
-        truncation_marker(message),
         lambda c: len(to_json(_payload(target, message, c, now))) <= BODY_LIMIT,
     )
     return post_json(require_url(target), _payload(target, message, body, now))
 
 
-def judge(status: int, headers: Mapping[str, str], body: bytes, *, now: datetime) -> Outcome:
-    # Feishu answers HTTP 200 with {"code": N}; older deployments only send {"StatusCode": N}.
-    return body_code_judge(
-        status,
-        headers,
-        body,
-        now=now,
-        code_fields=("code", "StatusCode"),
-        message_fields=("msg", "StatusMessage"),
-        retry_codes=RETRY_CODES,
-    )
+# Feishu answers HTTP 200 with {"code": N}; older deployments only send {"StatusCode": N}.
+judge: Judge = body_code_judge(("code", "StatusCode"), ("msg", "StatusMessage"), RETRY_CODES)

@@ -7,12 +7,21 @@ import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 
 from cslir.notify.channels.model import Outcome
 
 # notifiers.md §11: request timeout, throttling and server errors are worth another attempt.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _DETAIL_MAX = 160
+
+
+class Judge(Protocol):
+    """A channel's reading of one answer (``now`` dates an HTTP-date Retry-After)."""
+
+    def __call__(
+        self, status: int, headers: Mapping[str, str], body: bytes, *, now: datetime
+    ) -> Outcome: ...
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -80,17 +89,17 @@ def json_object(body: bytes) -> dict[str, object] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
+def errcode_judge(retry_codes: Mapping[int, float | None]) -> Judge:
+    """DingTalk's and WeCom's judge: ``errcode`` and ``errmsg`` in an HTTP 200 answer."""
+    return body_code_judge(("errcode",), ("errmsg",), retry_codes)
+
+
 def body_code_judge(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    now: datetime,
     code_fields: tuple[str, ...],
     message_fields: tuple[str, ...],
     retry_codes: Mapping[int, float | None],
-) -> Outcome:
-    """Judge the China IM bots, which answer HTTP 200 with an error code in the JSON body.
+) -> Judge:
+    """The judge of a China IM bot, which answers HTTP 200 with an error code in the JSON body.
 
     notifiers.md §0.1: success is code == 0, never errmsg text, and a body without the code is
     a failure. It is not retried: such a body usually comes from a proxy or captive page, and
@@ -98,6 +107,22 @@ def body_code_judge(
     vendor's minimum wait (or None); every other code is permanent. A ``Retry-After`` header
     can only lengthen the wait.
     """
+
+    def judge(status: int, headers: Mapping[str, str], body: bytes, *, now: datetime) -> Outcome:
+        return _body_code(status, headers, body, now, code_fields, message_fields, retry_codes)
+
+    return judge
+
+
+def _body_code(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+    code_fields: tuple[str, ...],
+    message_fields: tuple[str, ...],
+    retry_codes: Mapping[int, float | None],
+) -> Outcome:
     failure = http_failure(status, headers, body, now=now)
     if failure is not None:
         return failure

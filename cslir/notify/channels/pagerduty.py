@@ -7,14 +7,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from cslir.notify.channels.common import (
-    DRILL_LINE,
     LINK_LABEL,
     JsonObject,
+    fit,
     post_json,
-    shrink,
     title_of,
     to_json,
-    truncation_marker,
+    with_drill_line,
 )
 from cslir.notify.channels.judging import http_failure, short_text
 from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
@@ -71,12 +70,11 @@ def build(target: Target, message: Message, *, now: datetime, idempotency_key: s
             "event_action": "resolve",
         }
         return post_json(url, resolve)
-    details = f"{DRILL_LINE}\n\n{message.text}" if message.drill else message.text
 
     def fits(candidate: str) -> bool:
         return len(to_json(_trigger(routing_key, message, candidate, now))) <= BODY_LIMIT
 
-    details = shrink(details, truncation_marker(message), fits)
+    details = fit(message, with_drill_line(message), fits)
     return post_json(url, _trigger(routing_key, message, details, now))
 
 

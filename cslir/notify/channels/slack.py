@@ -5,16 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from cslir.notify.channels.common import (
-    DRILL_LINE,
-    LINK_LABEL,
-    footer,
-    post_json,
-    require_url,
-    shrink,
-    title_of,
-    truncation_marker,
-)
+from cslir.notify.channels.common import LINK_LABEL, Markup, compose_to_fit, post_json, require_url
 from cslir.notify.channels.judging import http_failure, short_text
 from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
 
@@ -29,33 +20,21 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _mentions(target: Target) -> str:
-    tokens = [f"<@{user}>" for user in target.mention_user_ids]
-    if target.mention_all:
-        tokens.append("<!channel>")
-    return " ".join(tokens)
-
-
-def _compose(target: Target, message: Message, body: str) -> str:
-    parts = [f"*{escape(title_of(message))}*"]
-    if message.drill:
-        parts.append(f"_{DRILL_LINE}_")
-    parts.append(body)
-    if message.link:
-        parts.append(f"<{message.link}|{LINK_LABEL}>")
-    parts.append(footer(message))
-    if mentions := _mentions(target):
-        parts.append(mentions)
-    return "\n".join(parts)
+MARKUP = Markup(
+    title=lambda title: f"*{escape(title)}*",
+    drill=lambda line: f"_{line}_",
+    link=lambda url: f"<{url}|{LINK_LABEL}>",
+)
 
 
 def build(target: Target, message: Message, *, now: datetime, idempotency_key: str) -> HttpRequest:
-    body = shrink(
-        escape(message.text),
-        truncation_marker(message),
-        lambda candidate: len(_compose(target, message, candidate)) <= TEXT_LIMIT,
+    mentions = [f"<@{user}>" for user in target.mention_user_ids]
+    if target.mention_all:
+        mentions.append("<!channel>")
+    text = compose_to_fit(
+        MARKUP, message, lambda t: len(t) <= TEXT_LIMIT, mentions, text=escape(message.text)
     )
-    return post_json(require_url(target), {"text": _compose(target, message, body)})
+    return post_json(require_url(target), {"text": text})
 
 
 def judge(status: int, headers: Mapping[str, str], body: bytes, *, now: datetime) -> Outcome:

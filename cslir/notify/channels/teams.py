@@ -11,16 +11,13 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from cslir.notify.channels.common import (
-    DRILL_LINE,
     LINK_LABEL,
     JsonObject,
-    footer,
+    fit,
     post_json,
     require_url,
-    shrink,
-    title_of,
+    sections,
     to_json,
-    truncation_marker,
 )
 from cslir.notify.channels.judging import http_failure
 from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
@@ -29,6 +26,13 @@ from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
 BODY_LIMIT = 28_000
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CARD_VERSION = "1.4"  # notifiers.md: keep <= 1.5, 1.4 is the safest
+# TextBlock styles of each part; the link is the card's action, not a block.
+_STYLES: dict[str, JsonObject] = {
+    "title": {"weight": "Bolder", "size": "Medium"},
+    "drill": {"color": "Warning"},
+    "body": {},
+    "footer": {"isSubtle": True},
+}
 
 
 def _text_block(text: str, **style: object) -> JsonObject:
@@ -37,17 +41,12 @@ def _text_block(text: str, **style: object) -> JsonObject:
 
 def card(target: Target, message: Message, body: str) -> JsonObject:
     urgent = message.severity in {"critical", "error"} and message.event == "trigger"
+    attention: JsonObject = {"color": "Attention"} if urgent else {}
     blocks = [
-        _text_block(
-            title_of(message),
-            weight="Bolder",
-            size="Medium",
-            **({"color": "Attention"} if urgent else {}),
-        )
+        _text_block(text, **_STYLES[part], **(attention if part == "title" else {}))
+        for part, text in sections(message, body)
+        if part != "link"
     ]
-    if message.drill:
-        blocks.append(_text_block(DRILL_LINE, color="Warning"))
-    blocks += [_text_block(body), _text_block(footer(message), isSubtle=True)]
     # Each mention entity's text must match an <at>...</at> in a TextBlock exactly.
     tags = [f"<at>{user}</at>" for user in target.mention_user_ids]
     if tags:
@@ -76,10 +75,8 @@ def card(target: Target, message: Message, body: str) -> JsonObject:
 
 
 def build(target: Target, message: Message, *, now: datetime, idempotency_key: str) -> HttpRequest:
-    body = shrink(
-        message.text,
-        truncation_marker(message),
-        lambda candidate: len(to_json(card(target, message, candidate))) <= BODY_LIMIT,
+    body = fit(
+        message, message.text, lambda c: len(to_json(card(target, message, c))) <= BODY_LIMIT
     )
     return post_json(require_url(target), card(target, message, body))
 

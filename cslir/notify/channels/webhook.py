@@ -9,16 +9,15 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from cslir.notify.channels.common import (
-    DRILL_LINE,
     JsonObject,
+    fit,
     post_json,
     require_url,
     rfc3339,
-    shrink,
     title_of,
     to_json,
-    truncation_marker,
     unix_seconds,
+    with_drill_line,
 )
 from cslir.notify.channels.judging import http_failure
 from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
@@ -64,12 +63,11 @@ def build(target: Target, message: Message, *, now: datetime, idempotency_key: s
     # The spec forbids "." in the id: it separates the parts of the signed content.
     if "." in idempotency_key:
         raise ValueError("a Standard Webhooks id must not contain '.'")
-    text = f"{DRILL_LINE}\n\n{message.text}" if message.drill else message.text
 
     def fits(candidate: str) -> bool:
         return len(to_json(payload(message, candidate, now, target))) <= BODY_LIMIT
 
-    text = shrink(text, truncation_marker(message), fits)
+    text = fit(message, with_drill_line(message), fits)
     request = post_json(require_url(target), payload(message, text, now, target))
     # webhook-id stays the same on every retry; webhook-timestamp is this attempt's.
     timestamp = unix_seconds(now)

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 
 from cslir.notify.channels.common import (
-    DRILL_LINE,
-    LINK_LABEL,
     JsonObject,
-    footer,
+    Markup,
+    compose_to_fit,
+    plain_link,
     post_json,
     require_url,
-    shrink,
-    title_of,
-    truncation_marker,
     utf8_len,
 )
-from cslir.notify.channels.judging import body_code_judge
-from cslir.notify.channels.model import HttpRequest, Message, Outcome, Target
+from cslir.notify.channels.judging import Judge, errcode_judge
+from cslir.notify.channels.model import HttpRequest, Message, Target
 
 # Limits on the `content` field, in UTF-8 bytes (errcode 40058 beyond them).
 CONTENT_LIMITS = {"markdown": 4096, "text": 2048}
@@ -27,6 +23,12 @@ FORMATS = ("markdown", "text")
 # frequency limit (20 messages a minute per robot), so wait for the minute to roll over.
 # 40058 (too long / invalid), 40008 (bad msgtype), 93000 (robot removed) are permanent.
 RETRY_CODES: dict[int, float | None] = {-1: None, 45009: 60.0}
+MARKDOWN = Markup(
+    title=lambda title: f"### {title}",
+    drill=lambda line: f'<font color="warning">{line}</font>',
+    footer=lambda text: f'<font color="comment">{text}</font>',
+)
+TEXT = Markup(link=plain_link)  # plain lines; mentions travel in mentioned_list, not the content
 
 
 def msgtype(target: Target) -> str:
@@ -44,42 +46,18 @@ def msgtype(target: Target) -> str:
     return wanted
 
 
-def _markdown(target: Target, message: Message, body: str) -> str:
-    parts = [f"### {title_of(message)}"]
-    if message.drill:
-        parts.append(f'<font color="warning">{DRILL_LINE}</font>')
-    parts.append(body)
-    if message.link:
-        parts.append(f"[{LINK_LABEL}]({message.link})")
-    parts.append(f'<font color="comment">{footer(message)}</font>')
-    if target.mention_user_ids:
-        parts.append(" ".join(f"<@{user}>" for user in target.mention_user_ids))
-    return "\n".join(parts)
-
-
-def _text(message: Message, body: str) -> str:
-    parts = [title_of(message)]
-    if message.drill:
-        parts.append(DRILL_LINE)
-    parts.append(body)
-    if message.link:
-        parts.append(f"{LINK_LABEL}: {message.link}")
-    parts.append(footer(message))
-    return "\n".join(parts)
-
-
-def _content(target: Target, message: Message, kind: str, body: str) -> str:
-    return _markdown(target, message, body) if kind == "markdown" else _text(message, body)
+def _content(target: Target, message: Message, kind: str) -> str:
+    if kind == "text":
+        markup, mentions = TEXT, []
+    else:
+        markup, mentions = MARKDOWN, [f"<@{user}>" for user in target.mention_user_ids]
+    limit = CONTENT_LIMITS[kind]
+    return compose_to_fit(markup, message, lambda text: utf8_len(text) <= limit, mentions)
 
 
 def build(target: Target, message: Message, *, now: datetime, idempotency_key: str) -> HttpRequest:
     kind = msgtype(target)
-    body = shrink(
-        message.text,
-        truncation_marker(message),
-        lambda c: utf8_len(_content(target, message, kind, c)) <= CONTENT_LIMITS[kind],
-    )
-    section: JsonObject = {"content": _content(target, message, kind, body)}
+    section: JsonObject = {"content": _content(target, message, kind)}
     if kind == "text":
         mentioned = [*target.mention_user_ids, *(["@all"] if target.mention_all else [])]
         if mentioned:
@@ -89,14 +67,5 @@ def build(target: Target, message: Message, *, now: datetime, idempotency_key: s
     return post_json(require_url(target), {"msgtype": kind, kind: section})
 
 
-def judge(status: int, headers: Mapping[str, str], body: bytes, *, now: datetime) -> Outcome:
-    # WeCom answers HTTP 200 even on failure: success is errcode == 0.
-    return body_code_judge(
-        status,
-        headers,
-        body,
-        now=now,
-        code_fields=("errcode",),
-        message_fields=("errmsg",),
-        retry_codes=RETRY_CODES,
-    )
+# WeCom answers HTTP 200 even on failure: success is errcode == 0.
+judge: Judge = errcode_judge(RETRY_CODES)
