@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+from click.decorators import FC
 
 from cslir.commands.app import App, make_app
 
@@ -24,6 +26,12 @@ template_option = click.option(
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="A directory whose report.md.j2 / report.html.j2 replace cslir's own templates.",
 )
+
+
+def output_option(help_text: str) -> Callable[[FC], FC]:
+    return click.option(
+        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help=help_text
+    )
 
 
 def _report(app: App, run_id: str, lang: str | None) -> dict[str, Any]:
@@ -49,12 +57,7 @@ def _report(app: App, run_id: str, lang: str | None) -> dict[str, Any]:
     show_default=True,
     help="Markdown for a wiki, one self-contained HTML file, or versioned JSON.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file (default: standard output).",
-)
+@output_option("Write to this file (default: standard output).")
 @lang_option
 @template_option
 @click.pass_context
@@ -80,12 +83,7 @@ def report(ctx: click.Context, run_id: str, fmt: str, output: Path | None, lang:
 
 @click.command()
 @click.argument("run_id", metavar="RUN")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The bundle to write (default: RUN.zip here).",
-)
+@output_option("The bundle to write (default: RUN.zip here).")
 @lang_option
 @template_option
 @click.pass_context

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +161,12 @@ def _cron_problem(expression: str) -> str | None:
     return None
 
 
+def _check_known(name: Any, known: Collection[str], what: str, at: PathKey, report: Report) -> None:
+    """Report ``what 'name'`` (and the likely one meant) when ``name`` is not among ``known``."""
+    if isinstance(name, str) and name not in known:
+        report(at, f"{what} '{name}'{did_you_mean(name, known)}", False, "error")
+
+
 def _valid_zone(name: str) -> bool:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -207,13 +213,7 @@ def check_drill(
                 "error",
             )
     for i, route in enumerate(data.get("participants") or []):
-        if isinstance(route, str) and route not in all_routes:
-            report(
-                ("participants", i),
-                f"unknown route '{route}'{did_you_mean(route, all_routes)}",
-                False,
-                "error",
-            )
+        _check_known(route, all_routes, "unknown route", ("participants", i), report)
     for i, inject in enumerate(data.get("injects") or []):
         if isinstance(inject, dict) and ("at" in inject) == ("after" in inject):
             report(("injects", i), "an inject needs exactly one of 'at' or 'after'", False, "error")
@@ -223,7 +223,7 @@ def check_drill(
 
 def _check_against_playbook(data: Mapping[str, Any], pb: Mapping[str, Any], report: Report) -> None:
     inputs = pb.get("inputs") or {}
-    steps = [s.get("id") for s in pb.get("steps") or [] if isinstance(s, dict)]
+    steps = [s["id"] for s in pb.get("steps") or [] if isinstance(s, dict) and s.get("id")]
     clocks = pb.get("clocks") or {}
     for name, value in (data.get("inputs") or {}).items():
         if name not in inputs:
@@ -247,34 +247,14 @@ def _check_against_playbook(data: Mapping[str, Any], pb: Mapping[str, Any], repo
             )
     for i, inject in enumerate(data.get("injects") or []):
         after = inject.get("after") if isinstance(inject, dict) else None
-        if isinstance(after, str) and after not in steps:
-            report(
-                ("injects", i, "after"),
-                f"inject after unknown step '{after}'"
-                f"{did_you_mean(after, [s for s in steps if s])}",
-                False,
-                "error",
-            )
+        _check_known(after, steps, "inject after unknown step", ("injects", i, "after"), report)
     for i, obj in enumerate(data.get("objectives") or []):
         if not isinstance(obj, dict):
             continue
-        step = obj.get("step")
-        if isinstance(step, str) and step not in steps:
-            report(
-                ("objectives", i, "step"),
-                f"objective names unknown step '{step}'"
-                f"{did_you_mean(step, [s for s in steps if s])}",
-                False,
-                "error",
-            )
+        at = ("objectives", i)
+        _check_known(obj.get("step"), steps, "objective names unknown step", (*at, "step"), report)
         clock = obj.get("clock")
-        if isinstance(clock, str) and clock not in clocks:
-            report(
-                ("objectives", i, "clock"),
-                f"objective names unknown clock '{clock}'{did_you_mean(clock, list(clocks))}",
-                False,
-                "error",
-            )
+        _check_known(clock, list(clocks), "objective names unknown clock", (*at, "clock"), report)
         if "step" not in obj and "clock" not in obj:
             report(
                 ("objectives", i), "an objective names a step or a clock to score", False, "error"

@@ -159,6 +159,24 @@ class AnyValue(Type):
         return {}
 
 
+def _sized(
+    shape: Type,
+    value: Any,
+    kind: type[list[Any]] | type[dict[Any, Any]],
+    min_items: int,
+    noun: str,
+    at: PathKey,
+    report: Report,
+) -> bool:
+    """Whether ``value`` is a ``kind`` whose items to check; reports it when it is too short."""
+    if not isinstance(value, kind):
+        shape.wrong_type(value, at, report)
+        return False
+    if len(value) < min_items:
+        report(at, f"{show_path(at)} must have at least {_count(min_items, noun)}", False)
+    return True
+
+
 @dataclass
 class ListOf(Type):
     item: Type = field(default_factory=AnyValue)
@@ -170,15 +188,9 @@ class ListOf(Type):
         return "a list"
 
     def check(self, value: Any, at: PathKey, report: Report) -> None:
-        if not isinstance(value, list):
-            self.wrong_type(value, at, report)
-            return
-        if len(value) < self.min_items:
-            report(
-                at, f"{show_path(at)} must have at least {_count(self.min_items, 'item')}", False
-            )
-        for i, v in enumerate(value):
-            self.item.check(v, (*at, i), report)
+        if _sized(self, value, list, self.min_items, "item", at, report):
+            for i, v in enumerate(value):
+                self.item.check(v, (*at, i), report)
 
     def schema(self) -> dict[str, Any]:
         s: dict[str, Any] = {"type": "array", "items": self.item.json_schema()}
@@ -197,13 +209,8 @@ class MapOf(Type):
     expected: str = "a mapping"
 
     def check(self, value: Any, at: PathKey, report: Report) -> None:
-        if not isinstance(value, dict):
-            self.wrong_type(value, at, report)
+        if not _sized(self, value, dict, self.min_items, "entry", at, report):
             return
-        if len(value) < self.min_items:
-            report(
-                at, f"{show_path(at)} must have at least {_count(self.min_items, 'entry')}", False
-            )
         for k, v in value.items():
             if self.key_pattern and not re.fullmatch(self.key_pattern, k):
                 report((*at, k), f"{show_path(at)}: '{k}' {self.key_message}", True)

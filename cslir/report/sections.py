@@ -175,7 +175,7 @@ class Describer:
 
     def _fields(self, e: Event) -> dict[str, str]:
         d = e.data
-        step_id = d.get("step") if isinstance(d.get("step"), str) else None
+        step_id = _name(d, "step")
         out = {"step": self.step_title(step_id)}
         if e.type == "run.opened":
             pb = d.get("playbook") or {}
@@ -206,27 +206,17 @@ class Describer:
     # -- the other sections -----------------------------------------------------------------
 
     def note_row(self, e: Event) -> Row:
-        step = e.data.get("step")
-        return {
-            "seq": e.seq,
-            "at": e.at,
-            "actor": e.actor,
-            "step": step if isinstance(step, str) else None,
-            "text": str(e.data.get("text", "")),
-        }
+        return {**_who_when(e), "step": _name(e.data, "step"), "text": str(e.data.get("text", ""))}
 
     def evidence_row(self, e: Event) -> Row:
         d = e.data
-        step = d.get("step")
         return {
-            "seq": e.seq,
-            "at": e.at,
-            "actor": e.actor,
+            **_who_when(e),
             "name": str(d.get("name", "")),
             "kind": str(d.get("kind", "file")),
             "sha256": str(d.get("sha256", "")),
             "size": int(d.get("size") or 0),
-            "step": step if isinstance(step, str) else None,
+            "step": _name(d, "step"),
         }
 
     def command_row(self, e: Event) -> Row:
@@ -252,13 +242,11 @@ def notification_row(e: Event) -> Row:
     """A notify.requested event, as yet undelivered (``delivered`` adds what became of it)."""
     d = e.data
     return {
-        "seq": e.seq,
-        "at": e.at,
-        "actor": e.actor,
+        **_who_when(e),
         "route": str(d.get("route", "")),
         "reason": str(d.get("reason", "")),
-        "step": d.get("step") if isinstance(d.get("step"), str) else None,
-        "clock": d.get("clock") if isinstance(d.get("clock"), str) else None,
+        "step": _name(d, "step"),
+        "clock": _name(d, "clock"),
         "message": str(d.get("message", "")),
         "status": "pending",
         "status_at": None,
@@ -279,6 +267,17 @@ def delivered(deliveries: Mapping[int, Row]) -> Callable[[Row], Row]:
         return row
 
     return finish
+
+
+def _who_when(e: Event) -> Row:
+    """The fields every row of a recorded act opens with."""
+    return {"seq": e.seq, "at": e.at, "actor": e.actor}
+
+
+def _name(d: Mapping[str, Any], key: str) -> str | None:
+    """A field naming a step or a clock, or None when the record lacks it (or holds no name)."""
+    value = d.get(key)
+    return value if isinstance(value, str) else None
 
 
 def _output(d: Mapping[str, Any], stream: str) -> Row:
