@@ -13,7 +13,6 @@ import pytest
 from runkit import cslir, cslir_env, make_ops, only_run, store_path, stored_events
 
 from cslir.engine import actions
-from cslir.engine.events import format_at
 from cslir.opsrepo.validate import load_playbook
 from cslir.runs.session import RunSession, open_run
 from cslir.store.sqlite import Store
@@ -185,8 +184,7 @@ def test_status_times_are_canonical_utc(tmp_path: Path, root: Path) -> None:
         s.record(lambda st: actions.done(st, "contain"))
     done = cslir("status", A, "--json", env=cslir_env(tmp_path, root), cwd=root)
     contain = json.loads(done.stdout)["steps"][0]
-    assert (contain["ended_at"], contain["actor"]) == (
-        format_at(datetime(2026, 11, 28, 2, tzinfo=UTC)), "alice")  # fmt: skip
+    assert (contain["ended_at"], contain["actor"]) == ("2026-11-28T02:00:00.000000Z", "alice")
 
 
 def test_the_watch_records_each_warning_and_the_miss_once_and_pages_the_escalation(
