@@ -1,24 +1,29 @@
 """The run's state as a pure fold over its events.
 
-Nothing here does I/O or reads a clock: the same events always give the same state, so the
-walkthrough, ``cslir status`` in another terminal and the after-action report agree.
+Nothing here does I/O, parses a file or reads a clock: the same events always give the same
+state, so the walkthrough, ``cslir status`` in another terminal and the after-action report
+agree. The playbook is the caller's to give (``cslir.opsrepo.snapshot`` rebuilds the one a run
+opened with).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from cslir.engine.events import Event, parse_at
-from cslir.engine.model import Playbook, Step, build_playbook
+from cslir.engine.model import Playbook, Step
 from cslir.engine.templating import TemplateProblem, evaluate
 
 FINISHED = ("done", "skipped", "n/a")  # statuses that let dependent steps go ahead
 RECORDED = ("done", "skipped", "failed")  # statuses an event set, not derived
 ACTIONABLE = ("ready", "failed", "waiting", "running", "blocked")  # what a screen lists
+
+# The playbook a run opened with, given run.opened's data (cslir.opsrepo.snapshot has one).
+PlaybookOf = Callable[[Mapping[str, Any]], Playbook]
 
 
 @dataclass(frozen=True)
@@ -272,14 +277,17 @@ def _finished(state: RunState, sid: str) -> bool:
     return _condition(state, sid) is False if state.index.step[sid].when else False
 
 
-def fold(events: Iterable[Event], playbook: Playbook | None = None) -> RunState:
-    """Fold a run's events, in order, into its state. The first must be run.opened."""
+def fold(events: Iterable[Event], playbook: Playbook | PlaybookOf) -> RunState:
+    """Fold a run's events, in order, into its state. The first must be run.opened.
+
+    ``playbook`` is the run's playbook, or a function that rebuilds it from run.opened's data.
+    """
     it = iter(events)
     first = next(it, None)
     if first is None or first.type != "run.opened":
         raise ValueError("a run's first event must be run.opened")
     d = first.data
-    pb = playbook or playbook_from_opening(d)
+    pb = playbook if isinstance(playbook, Playbook) else playbook(d)
     opened = parse_at(first.at)
     state = RunState(
         run_id=first.run,
@@ -328,12 +336,3 @@ def _advance(state: RunState, events: Iterable[Event], *, everything: bool) -> R
     if everything or touched:
         _statuses(state, None if everything else touched)
     return state
-
-
-def playbook_from_opening(data: Mapping[str, Any]) -> Playbook:
-    """Rebuild the playbook from the snapshot that run.opened recorded."""
-    from cslir.opsrepo import yamlload
-
-    snap = data["playbook"]
-    doc = yamlload.loads(snap["text"], snap.get("path", "<snapshot>"))
-    return build_playbook(doc.data, path=snap.get("path", ""), text=snap["text"])

@@ -55,7 +55,7 @@ class RunFacts:
         if run.stops is None:
             run.stops = {}
             try:
-                from cslir.engine.state import playbook_from_opening
+                from cslir.opsrepo.snapshot import playbook_from_opening
 
                 playbook = playbook_from_opening(run.opening)
             except Exception:  # a snapshot that no longer loads: resolve at run close only

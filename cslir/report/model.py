@@ -24,6 +24,7 @@ from cslir.engine.durations import parse_duration
 from cslir.engine.events import Event, format_at
 from cslir.engine.model import localize
 from cslir.engine.state import RunState, advance, fold
+from cslir.opsrepo.snapshot import playbook_from_opening
 from cslir.report import leniency
 from cslir.report.improvements import Improvements
 from cslir.report.labels import labels
@@ -139,7 +140,7 @@ def _fold(source: Source, table: dict[str, str], lang: str) -> tuple[RunState, _
     first = next(events, None)
     if first is None or first.type != "run.opened":
         raise InvalidInput("the run's record does not start with run.opened; it cannot be reported")
-    state = fold([first])
+    state = fold([first], playbook_from_opening)
     seen = _Collector(Describer(state.playbook, table, lang))
     seen.see(first)
     for page in _pages(events):

@@ -27,6 +27,7 @@ from cslir.engine.events import Event, NewEvent
 from cslir.engine.model import Playbook, localize
 from cslir.engine.state import RunState, advance, fold, input_values
 from cslir.engine.templating import TemplateProblem, render
+from cslir.opsrepo.snapshot import playbook_from_opening
 from cslir.store.sqlite import SeqConflict, Store
 
 Now = Callable[[], datetime]
@@ -108,7 +109,7 @@ class RunSession:
     def state(self) -> RunState:
         """The latest state: new events folded onto what this session already knows."""
         if self._state is None:
-            self._state = fold(self.store.iter_events(self.run_id))
+            self._state = fold(self.store.iter_events(self.run_id), playbook_from_opening)
         else:
             advance(self._state, self.store.iter_events(self.run_id, self._state.last_seq))
         return self._state
