@@ -319,6 +319,24 @@ def test_an_evidence_step_cannot_be_done_without_evidence() -> None:
 
 
 @pytest.mark.parametrize(
+    ("step", "needs"),
+    [
+        ("{id: s}", False),
+        ("{id: s, evidence: required}", True),
+        ("{id: s, evidence: optional}", False),
+        ("{id: s, kind: evidence}", True),
+        ("{id: s, kind: evidence, evidence: optional}", False),
+        ("{id: s, kind: command, run: [x], evidence: required}", True),
+    ],
+)
+def test_a_step_needs_evidence_when_required_or_an_evidence_step_not_marked_optional(
+    step: str, needs: bool
+) -> None:
+    pb = playbook(f"cslir: 1\nid: e\ntitle: E\nsteps:\n  - {step}\n")
+    assert pb.step("s").needs_evidence is needs
+
+
+@pytest.mark.parametrize(
     ("build", "message"),
     [
         (

@@ -88,11 +88,7 @@ def done(
         )
     if step.kind == "approval":
         raise ActionRefused(f"step '{step_id}' needs approval by the {step.by} role")
-    # an evidence step exists to collect something: it needs it unless marked optional
-    needs_evidence = step.evidence == "required" or (
-        step.kind == "evidence" and step.evidence != "optional"
-    )
-    if needs_evidence and not s.evidence and not force:
+    if step.needs_evidence and not s.evidence and not force:
         raise ActionRefused(
             f"step '{step_id}' needs evidence first (add a file or text), or skip it with a reason"
         )

@@ -98,6 +98,16 @@ class Step:
     collect: str = "either"
     duration: str | None = None
 
+    @property
+    def needs_evidence(self) -> bool:
+        """Whether finishing the step needs evidence first: the one rule, asked everywhere.
+
+        An evidence step exists to collect something, so it needs it unless marked optional.
+        """
+        return self.evidence == "required" or (
+            self.kind == "evidence" and self.evidence != "optional"
+        )
+
 
 @dataclass(frozen=True)
 class Playbook:

@@ -302,7 +302,7 @@ def _answer(
             session.add_evidence(Path(str(ev["file"])), step_id=sid)
         elif isinstance(ev, dict) and ev.get("text"):
             session.add_evidence(text=str(ev["text"]), step_id=sid)
-        elif step.evidence == "required" or step.kind == "evidence":
+        elif step.needs_evidence:
             session.add_evidence(
                 text="no evidence was supplied: the step was finished "
                 "non-interactively (--auto/--answers)",

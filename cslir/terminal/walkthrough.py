@@ -226,7 +226,7 @@ class Walkthrough:
                 + self.command_text(step)
                 + (f" ({DRILL_WORDS[step.in_drill]} in this drill)" if drill else "")
             )
-        if step.evidence == "required":
+        if step.needs_evidence:
             self.term.say("  evidence required before done", "yellow")
         if step.stops:
             self.show_clocks(st, only=step.stops)
@@ -405,10 +405,7 @@ class Walkthrough:
                 self.term.say("  not done: confirm every item, or skip with a reason")
                 return
             self.s.record(partial(actions.check_item, step_id=step.id, item=i))
-        needs_evidence = step.evidence == "required" or (
-            step.kind == "evidence" and step.evidence != "optional"
-        )
-        if needs_evidence and not s.evidence:
+        if step.needs_evidence and not s.evidence:
             self.evidence(step)  # what the step is for: ask for it rather than refuse
         self.s.record(lambda s: actions.done(s, step.id))
 
