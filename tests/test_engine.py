@@ -361,6 +361,18 @@ def test_actions_without_what_the_record_needs_are_refused(
     assert refusal(Log(playbook(KINDS)), build) == message
 
 
+def test_a_wait_step_starts_when_ready_and_ends_when_its_time_is_up() -> None:
+    log = Log(
+        playbook("cslir: 1\nid: w\ntitle: W\nsteps:\n  - {id: cool, kind: wait, duration: 1h}\n")
+    )
+    assert actions.timers(log.state(), T0) == [("step.started", {"step": "cool"})]
+    log.act(lambda s: actions.timers(s, T0), actor="cslir", at=T0)
+    assert actions.timers(log.state(), T0 + HOUR - MIN) == []
+    assert actions.timers(log.state(), T0 + HOUR) == [
+        ("step.done", {"step": "cool", "reason": "timer ended"})
+    ]
+
+
 def test_nothing_is_accepted_once_the_run_is_closed() -> None:
     log = Log(playbook(KINDS)).add("run.closed", {"steps": {}})
     assert refusal(log, lambda s: actions.done(s, "contain")) == "the run is closed"

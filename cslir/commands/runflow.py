@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
 from cslir.base.errors import Interrupted, UsageError
 from cslir.base.timefmt import utcnow, zone
 from cslir.commands.app import App
+from cslir.engine import actions
 from cslir.opsrepo.validate import load_playbook
 from cslir.runs.automation import collect_inputs, drive, load_answers
 from cslir.runs.session import RunSession, open_run
@@ -75,7 +77,7 @@ def continue_run(
                 "yellow",
             )
     if not joining:
-        session.record(lambda s: [("run.resumed", {})] if s.paused else [])
+        session.record(actions.resume)
     ans = load_answers(answers, pb) if answers else None
     return _go(app, session, term, ans, auto=auto, role=role, environ=environ, joining=joining)
 
@@ -96,8 +98,7 @@ def _go(
             return drive(session, ans, auto=auto, root=app.settings.root, environ=environ,
                          term=term)  # fmt: skip
         except KeyboardInterrupt:
-            session.record(lambda s: [] if s.paused or s.closed else
-                           [("run.paused", {"reason": "interrupted"})])  # fmt: skip
+            session.record(partial(actions.pause, reason="interrupted"))
             raise Interrupted(
                 f"run {session.run_id} paused; resume with: cslir resume {session.run_id}"
             ) from None

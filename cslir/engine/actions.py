@@ -6,9 +6,11 @@ a reason the responder can act on. Nothing is recorded here.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from cslir.base.errors import ActionRefused
+from cslir.engine.durations import parse_duration
 from cslir.engine.inputs import InputValueError, parse_value, to_json
 from cslir.engine.model import Step
 from cslir.engine.state import RunState
@@ -205,3 +207,26 @@ def maybe_close(state: RunState) -> Events:
     for s in state.steps.values():
         counts[s.status] = counts.get(s.status, 0) + 1
     return [("run.closed", {"steps": counts})]
+
+
+def pause(state: RunState, reason: str) -> Events:
+    """Pause the run (Ctrl-C, ``q``, an answer missing); nothing if paused or closed already."""
+    return [] if state.paused or state.closed else [("run.paused", {"reason": reason})]
+
+
+def resume(state: RunState) -> Events:
+    return [("run.resumed", {})] if state.paused else []
+
+
+def timers(state: RunState, now: datetime) -> Events:
+    """What the watch records for wait steps: a ready timer starts; one whose time is up ends."""
+    items: Events = []
+    for sid in state.index.waits:
+        step, s = state.index.step[sid], state.steps[sid]
+        if s.status == "ready":
+            items.append(("step.started", {"step": step.id}))
+        elif s.status == "running" and s.started_at is not None:
+            end = s.started_at + timedelta(seconds=parse_duration(step.duration).seconds)
+            if now >= end:
+                items.append(("step.done", {"step": step.id, "reason": "timer ended"}))
+    return items

@@ -231,7 +231,7 @@ def drive(
         for sid in [*orphans, *ready]:
             ans = steps_answers.get(sid)
             if ans is None and not auto:
-                session.record(partial(_pause, reason=f"no answer for step '{sid}'"))
+                session.record(partial(actions.pause, reason=f"no answer for step '{sid}'"))
                 raise UsageError(
                     f"step '{sid}' needs an answer and stdin is not a terminal: "
                     "add it under steps: in --answers FILE, or use --auto "
@@ -249,10 +249,6 @@ def _default_choice(st: RunState, step: Step) -> Any:
     if step.default is not None:
         return step.default
     return st.playbook.choices_of(step)[0].value
-
-
-def _pause(state: RunState, reason: str) -> actions.Events:
-    return [] if state.paused or state.closed else [("run.paused", {"reason": reason})]
 
 
 def _answer(

@@ -13,7 +13,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -198,7 +198,7 @@ class RunSession:
         """
 
         def build(st: RunState) -> actions.Events:
-            return [*self._alerts(st), *self._timers(st)] or actions.maybe_close(st)
+            return [*self._alerts(st), *actions.timers(st, self.now())] or actions.maybe_close(st)
 
         return self.record(build, actor=SYSTEM)
 
@@ -230,19 +230,6 @@ class RunSession:
                         },
                     )
                 )
-        return items
-
-    def _timers(self, st: RunState) -> actions.Events:
-        items: actions.Events = []
-        now = self.now()
-        for sid in st.index.waits:
-            step, s = st.index.step[sid], st.steps[sid]
-            if s.status == "ready":
-                items.append(("step.started", {"step": step.id}))
-            elif s.status == "running" and s.started_at is not None:
-                end = s.started_at + timedelta(seconds=parse_duration(step.duration).seconds)
-                if now >= end:
-                    items.append(("step.done", {"step": step.id, "reason": "timer ended"}))
         return items
 
     # -- step kinds that do something ----------------------------------------------------------

@@ -86,7 +86,7 @@ class Walkthrough:
         st = self.s.state()
         self.seen_seq = st.last_seq
         if st.paused and not self.joining:
-            self.s.record(lambda s: [("run.resumed", {})] if s.paused else [])
+            self.s.record(actions.resume)
         self.term.say(
             f"run {self.s.run_id}: {localize(st.playbook.title, self.lang)}"
             + (" [DRILL]" if st.drill else ""),
@@ -332,9 +332,7 @@ class Walkthrough:
             self.term.say("")
             return
         with contextlib.suppress(CslirError):  # pausing must not hide why we stopped
-            self.s.record(
-                lambda s: [] if s.paused or s.closed else [("run.paused", {"reason": reason})]
-            )
+            self.s.record(partial(actions.pause, reason=reason))
         self.term.say("")
 
     def handle(self, st: RunState, step: Step | None, line: str) -> None:
