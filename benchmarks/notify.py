@@ -60,7 +60,8 @@ def page_seconds(routes: int, work: Path) -> float:
     from cslir.notify.policy import Policy
     from cslir.notify.routes import RouteBook
     from cslir.opsrepo.validate import load_playbook
-    from cslir.runs.session import RunSession, open_run, utcnow
+    from cslir.runs.effects import RunSession
+    from cslir.runs.session import open_run, utcnow
     from cslir.store.sqlite import Store
 
     playbook = "cslir: 1\nid: bench\ntitle: Bench\nsteps:\n  - {id: only, title: Only}\n"
@@ -91,7 +92,8 @@ def step_seconds(hanging: bool, work: Path) -> float:
     from cslir.notify.routes import RouteBook
     from cslir.opsrepo.validate import load_playbook
     from cslir.runs.automation import drive
-    from cslir.runs.session import RunSession, open_run, utcnow
+    from cslir.runs.effects import RunSession
+    from cslir.runs.session import open_run, utcnow
     from cslir.store.sqlite import Store
     from cslir.terminal.console import Term
 

@@ -48,7 +48,8 @@ def cslir_seconds(n: int, work: Path) -> tuple[float, float]:
     the whole run from loading (and validating) the playbook to its close."""
     from cslir.opsrepo.validate import load_playbook
     from cslir.runs.automation import drive
-    from cslir.runs.session import RunSession, open_run, utcnow
+    from cslir.runs.effects import RunSession
+    from cslir.runs.session import open_run, utcnow
     from cslir.store.sqlite import Store
     from cslir.terminal.console import Term
 

@@ -23,7 +23,8 @@ from cslir.notify.outcomes import Result
 from cslir.notify.policy import Policy
 from cslir.notify.routes import RouteBook
 from cslir.opsrepo.validate import load_playbook
-from cslir.runs.session import RunSession, open_run
+from cslir.runs.effects import RunSession
+from cslir.runs.session import open_run
 from cslir.store.sqlite import Store
 
 WHSEC = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks test vector

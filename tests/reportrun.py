@@ -19,7 +19,8 @@ from cslir.engine.model import Playbook, build_playbook
 from cslir.opsrepo import yamlload
 from cslir.opsrepo.documents import check_document
 from cslir.report.improvements import Improvements
-from cslir.runs.session import RunSession, open_run
+from cslir.runs.effects import RunSession
+from cslir.runs.session import open_run
 from cslir.store.sqlite import Store
 
 HERE = Path(__file__).resolve().parent

@@ -23,7 +23,8 @@ from cslir.engine import actions
 from cslir.engine.events import Event
 from cslir.opsrepo.validate import load_playbook
 from cslir.runs.commandstep import EXCERPT_BYTES, execute
-from cslir.runs.session import RunSession, open_run
+from cslir.runs.effects import RunSession
+from cslir.runs.session import open_run
 from cslir.store.sqlite import Store
 
 SYSTEM = "crm; touch owned.txt $(id) `id`"

@@ -22,7 +22,7 @@ WORKER = """
 import sys, time
 from pathlib import Path
 from cslir.engine import actions
-from cslir.runs.session import RunSession
+from cslir.runs.effects import RunSession
 from cslir.store.sqlite import Store
 
 db, rid, k, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5])

@@ -28,7 +28,8 @@ from cslir.report.labels import _TABLE, LANGS, labels
 from cslir.report.model import build_report
 from cslir.report.render import render, write_json
 from cslir.report.sections import Rows, materialize
-from cslir.runs.session import RunSession, open_run
+from cslir.runs.effects import RunSession
+from cslir.runs.session import open_run
 from cslir.store.sqlite import Store
 
 REPO = Path(__file__).resolve().parents[1]

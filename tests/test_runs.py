@@ -14,7 +14,8 @@ from runkit import cslir, cslir_env, make_ops, only_run, store_path, stored_even
 
 from cslir.engine import actions
 from cslir.opsrepo.validate import load_playbook
-from cslir.runs.session import RunSession, open_run
+from cslir.runs.effects import RunSession
+from cslir.runs.session import open_run
 from cslir.store.sqlite import Store
 
 ASKS = {"detected_at": "2026-11-28T01:00:00Z", "records": 3, "operator": "other", "pi": True}

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import click
 
 from cslir.opsrepo.settings import Settings, load_settings
-from cslir.runs.session import RunSession, default_actor
+from cslir.runs.effects import RunSession
+from cslir.runs.session import default_actor
 from cslir.store.sqlite import Store
 
 

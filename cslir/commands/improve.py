@@ -9,10 +9,10 @@ import click
 from cslir.commands.app import as_option, make_app
 from cslir.engine.state import RunState
 from cslir.report.improvements import Improvements
-from cslir.runs.session import RunSession
+from cslir.runs.session import RunCore
 
 
-def _plan(s: RunSession, st: RunState) -> Improvements:
+def _plan(s: RunCore, st: RunState) -> Improvements:
     # Exactly the events the state was folded from, so the id given matches the seq expected.
     return Improvements(takewhile(lambda e: e.seq <= st.last_seq, s.store.iter_events(s.run_id)))
 

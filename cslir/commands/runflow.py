@@ -14,7 +14,8 @@ from cslir.commands.app import App
 from cslir.engine import actions
 from cslir.opsrepo.validate import load_playbook
 from cslir.runs.automation import collect_inputs, drive, load_answers
-from cslir.runs.session import RunSession, open_run
+from cslir.runs.effects import RunSession
+from cslir.runs.session import open_run
 from cslir.terminal.console import Term
 from cslir.terminal.walkthrough import Walkthrough
 

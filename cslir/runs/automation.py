@@ -25,7 +25,7 @@ from cslir.engine.inputs import InputValueError, parse_value, to_json
 from cslir.engine.model import Playbook, Step, localize
 from cslir.engine.state import RunState
 from cslir.opsrepo.diagnostics import Diagnostic, did_you_mean
-from cslir.runs.session import RunSession
+from cslir.runs.effects import RunSession
 from cslir.terminal.console import Term
 
 ANSWER_KEYS = {"outcome", "reason", "choice", "rationale", "evidence", "approved_by", "note"}

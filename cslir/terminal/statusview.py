@@ -9,14 +9,14 @@ from cslir.engine.clocks import views
 from cslir.engine.durations import format_span
 from cslir.engine.events import format_at
 from cslir.engine.model import localize
-from cslir.runs.session import RunSession
+from cslir.runs.session import RunCore
 
 
 def _utc(moment: datetime | None) -> str | None:
     return format_at(moment) if moment else None
 
 
-def status_json(s: RunSession) -> dict[str, Any]:
+def status_json(s: RunCore) -> dict[str, Any]:
     st = s.state()
     now = s.now()
     return {
@@ -64,7 +64,7 @@ def status_json(s: RunSession) -> dict[str, Any]:
     }
 
 
-def status_text(s: RunSession) -> str:
+def status_text(s: RunCore) -> str:
     st = s.state()
     lines = [
         f"run {st.run_id} ({st.mode}{', closed' if st.closed else ''}"

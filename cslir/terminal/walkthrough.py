@@ -18,7 +18,7 @@ from cslir.engine.durations import format_span
 from cslir.engine.events import Event
 from cslir.engine.model import Step, localize
 from cslir.engine.state import RunState
-from cslir.runs.session import RunSession
+from cslir.runs.effects import RunSession
 from cslir.terminal.console import Term
 
 HELP = """actions (type the letter, then Enter):
@@ -237,7 +237,7 @@ class Walkthrough:
         from cslir.engine.templating import TemplateProblem
 
         try:
-            return shlex.join(self.s._argv(step.run))  # quoted as it is passed: one per item
+            return shlex.join(self.s.command_argv(step))  # quoted as it is passed: one per item
         except TemplateProblem as e:
             return f"{' '.join(step.run)}  [template error: {e}]"
 

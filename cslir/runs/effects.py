@@ -1,0 +1,162 @@
+"""What steps do beyond recording: pages, approval requests, evidence and commands.
+
+``RunSession`` is the session the commands, the walkthrough and ``--auto`` use: the core in
+``cslir.runs.session`` (state, durable recording, templates, the watch) plus these effects.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from cslir.base.errors import ActionRefused
+from cslir.base.procs import alive
+from cslir.base.timefmt import utcnow
+from cslir.engine import actions
+from cslir.engine.durations import parse_duration
+from cslir.engine.events import Event
+from cslir.engine.model import Step, localize
+from cslir.engine.state import RunState
+from cslir.engine.templating import TemplateProblem, render
+from cslir.runs.session import Now, RunCore
+from cslir.store.sqlite import Store
+
+
+class RunSession(RunCore):
+    """One process's handle on one run, able to page, request approvals, keep evidence and run
+    commands."""
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        actor: str,
+        *,
+        now: Now = utcnow,
+        evidence_dir: Path | None = None,
+        on_notify: Callable[[Event], None] | None = None,
+        role_routes: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(store, run_id, actor, now=now, on_notify=on_notify)
+        self.evidence_dir = evidence_dir or Path(store.path).parent / "evidence"
+        self.role_routes = dict(role_routes or {})  # role -> route paged for its approvals
+        self._running: set[str] = set()  # command steps this session is running now
+
+    def notify_step(self, step_id: str) -> list[Event]:
+        st = self.state()
+        step = st.playbook.step(step_id)
+        message = self.render(step.message or step.title or step.id)
+        link = {"link": self.render(step.link)} if step.link else {}
+        return self.record(
+            lambda s: [
+                *actions.start(s, step_id),
+                (
+                    "notify.requested",
+                    {"route": step.route, "message": message, "step": step_id, "reason": "step"}
+                    | link,
+                ),
+                ("step.done", {"step": step_id}),
+            ]
+        )
+
+    def page(self, route: str, message: str) -> list[Event]:
+        return self.record(
+            lambda s: [("notify.requested", {"route": route, "message": message, "reason": "page"})]
+        )
+
+    def request_approval(self, step_id: str) -> list[Event]:
+        """Ask for an approval and, if cslir.yaml routes that role, page it in the same commit."""
+
+        def build(s: RunState) -> actions.Events:
+            items = actions.request_approval(s, step_id)
+            step = s.playbook.step(step_id)
+            route = self.role_routes.get(step.by or "")
+            if items and route:
+                title = localize(step.title) or step_id
+                message = (
+                    f"Approval needed from the {step.by} role: {title} "
+                    f"(run {self.run_id}, {localize(s.playbook.title)}). "
+                    f"Sign off with: cslir approve {self.run_id} {step_id} --as NAME"
+                )
+                data = {"route": route, "message": message, "step": step_id, "reason": "approval"}
+                items.append(("notify.requested", data))
+            return items
+
+        return self.record(build)
+
+    def add_evidence(
+        self, path: Path | None = None, *, text: str | None = None, step_id: str | None = None
+    ) -> list[Event]:
+        from cslir.runs.evidence import store_file, store_text
+
+        if path is not None:
+            item = store_file(path, self.evidence_dir)
+        elif text is not None:
+            item = store_text(text, self.evidence_dir)
+        else:
+            raise ActionRefused("give a file or a text as evidence")
+        data: dict[str, Any] = dict(item)
+        if step_id:
+            data["step"] = step_id
+        return self.record(lambda s: [("evidence.added", data)])
+
+    def run_command(self, step_id: str, *, root: Path, environ: Mapping[str, str]) -> list[Event]:
+        """Run a command step (or simulate or skip it in a drill) and record its outcome.
+
+        The attempt is recorded, with this process's id and host, before the command starts:
+        if the process dies mid-command the step is left running by a runner that is gone,
+        and ``orphaned`` lets the next process run it again.
+        """
+        from cslir.runs.commandstep import execute
+
+        st = self.state()
+        step = st.index.step[step_id]
+        if st.drill and step.in_drill == "skip":
+            return self.record(lambda s: actions.skip(s, step_id, "skipped in drill"))
+        try:
+            argv = self.command_argv(step)
+            env = {k: self._env_value(v, environ) for k, v in step.env.items()}
+        except TemplateProblem as e:
+            raise ActionRefused(f"step '{step_id}': its command cannot be built: {e}") from None
+        runner = {"pid": os.getpid(), "host": socket.gethostname()}
+        self.record(lambda s: [(t, {**d, **runner}) for t, d in actions.begin_attempt(s, step_id)])
+        if st.drill and step.in_drill != "execute":
+            outcome: dict[str, Any] = {"argv": argv, "exit": 0, "simulated": True,
+                                       "summary": "simulated in drill"}  # fmt: skip
+            return self.record(lambda s: actions.finish_command(s, step_id, outcome))
+        self._running.add(step_id)
+        try:
+            timeout = parse_duration(step.timeout).seconds if step.timeout else 600
+            result = execute(argv, env=env, base_env=environ, cwd=root / (step.cwd or "."),
+                             timeout=timeout)  # fmt: skip
+        finally:
+            self._running.discard(step_id)
+        return self.record(lambda s: actions.finish_command(s, step_id, result))
+
+    def orphaned(self, st: RunState) -> list[str]:
+        """Command steps left running by a process on this host that is no longer there."""
+        here = socket.gethostname()
+        out = []
+        for sid in st.in_order("running"):
+            runner = st.steps[sid].runner or {}
+            if st.index.step[sid].kind != "command" or sid in self._running:
+                continue
+            if runner.get("host", here) != here:
+                continue  # another machine's process: it may still be running
+            pid = runner.get("pid")
+            if not isinstance(pid, int) or pid == os.getpid() or not alive(pid):
+                out.append(sid)  # our own pid here means an earlier process that had it
+        return out
+
+    def command_argv(self, step: Step) -> list[str]:
+        """A command step's argv, each item rendered as a template (never through a shell)."""
+        ctx = self.context()
+        return [render(a, ctx) for a in step.run]
+
+    def _env_value(self, value: str, environ: Mapping[str, str]) -> str:
+        from cslir.base.secretrefs import resolve
+
+        return render(resolve(value, environ), self.context())
