@@ -121,7 +121,7 @@ def step_seconds(hanging: bool, work: Path) -> float:
             time.sleep(0.01)
         term = Term(stdin=io.StringIO(), stdout=io.StringIO(), environ={})
         started = time.perf_counter()
-        code = drive(session, None, auto=True, root=root, environ={}, term=term)
+        code = drive(session, None, auto=True, root=root, environ={}, say=term.say)
         elapsed = time.perf_counter() - started
         if worker is not None:
             reached = len(server.requests)

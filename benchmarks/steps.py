@@ -64,7 +64,7 @@ def cslir_seconds(n: int, work: Path) -> tuple[float, float]:
         session = RunSession(store, run_id, "bench")
         term = Term(stdin=io.StringIO(), stdout=io.StringIO(), environ={})
         started = time.perf_counter()
-        code = drive(session, None, auto=True, root=root, environ={}, term=term)
+        code = drive(session, None, auto=True, root=root, environ={}, say=term.say)
         ended = time.perf_counter()
         if code != 0 or not session.state().closed:
             raise RuntimeError(f"the benchmark run did not close (exit {code})")

@@ -8,7 +8,6 @@ other packages or from above. Lazy imports inside functions count: they are arro
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
 
 import pytest
@@ -86,15 +85,8 @@ def test_every_package_has_a_layer() -> None:
         rank_of(package_of(path))
 
 
-# Arrows being removed by the refactor under way (issue 9); this list only ever shrinks.
-KNOWN = {
-    "cslir/runs/automation.py: runs (rank 4) imports cslir.terminal.console (rank 6)",
-}
-
-
 def test_no_module_imports_a_higher_or_sibling_layer() -> None:
-    arrows = [arrow for path in modules() for arrow in upward_arrows(path)]
-    assert [arrow for arrow in arrows if re.sub(r":\d+:", ":", arrow, count=1) not in KNOWN] == []
+    assert [arrow for path in modules() for arrow in upward_arrows(path)] == []
 
 
 def test_the_engine_imports_no_storage_network_terminal_or_yaml() -> None:

@@ -13,10 +13,12 @@ from cslir.base.timefmt import utcnow, zone
 from cslir.commands.app import App
 from cslir.engine import actions
 from cslir.opsrepo.validate import load_playbook
-from cslir.runs.automation import collect_inputs, drive, load_answers
+from cslir.runs.answers import collect_inputs, load_answers
+from cslir.runs.automation import drive
 from cslir.runs.effects import RunSession
 from cslir.runs.session import open_run
 from cslir.terminal.console import Term
+from cslir.terminal.prompts import ask_input
 from cslir.terminal.walkthrough import Walkthrough
 
 
@@ -43,10 +45,10 @@ def start_run(
     now = utcnow()
     merged: dict[str, Any] = {**((ans or {}).get("inputs") or {}), **given}
     tz = app.settings.timezone
-    noninteractive = auto or ans is not None
-    inputs = collect_inputs(
-        pb, merged, term, now=now, tz=zone(tz), lang=app.settings.language, auto=noninteractive
-    )
+    ask = None
+    if term.interactive and not auto and ans is None:
+        ask = partial(ask_input, term, now=now, tz=zone(tz), lang=app.settings.language)
+    inputs = collect_inputs(pb, merged, ask, now=now, tz=zone(tz))
     run_id = open_run(app.store, pb, inputs, actor=app.actor, mode=mode, timezone=tz, now=utcnow())
     term.say(f"run {run_id} started; another terminal can follow it: cslir status {run_id}")
     session = app.session(run_id)
@@ -97,7 +99,7 @@ def _go(
     if auto or ans is not None or not term.interactive:
         try:
             return drive(session, ans, auto=auto, root=app.settings.root, environ=environ,
-                         term=term)  # fmt: skip
+                         say=term.say)  # fmt: skip
         except KeyboardInterrupt:
             session.record(partial(actions.pause, reason="interrupted"))
             raise Interrupted(

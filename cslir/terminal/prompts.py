@@ -1,0 +1,44 @@
+"""Asking a responder for a playbook input on the terminal, again on a bad answer.
+
+Every prompt has a non-interactive twin (``--var``, ``--answers``, ``--auto``): see
+``cslir.runs.answers.collect_inputs``, which takes ``ask_input`` as its way of asking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from cslir.engine.inputs import InputValueError, parse_value, to_json
+from cslir.engine.model import Input, localize
+from cslir.terminal.console import Term
+
+
+def ask_input(
+    term: Term, spec: Input, *, now: dt.datetime, tz: dt.tzinfo | None, lang: str | None
+) -> Any:
+    """The input's value as recorded (JSON), or None when an optional one is left blank."""
+    choices = [c.value for c in spec.choices]
+    question = localize(spec.prompt, lang) or spec.name
+    for i, c in enumerate(spec.choices, 1):
+        term.say(f"  {i}. {c.value}" + (f" — {localize(c.label, lang)}" if c.label else ""))
+    shown = spec.default
+    if spec.type == "bool" and isinstance(spec.default, bool):
+        shown = "y" if spec.default else "n"
+    hint = f" [{shown}]" if shown is not None else ""
+    if spec.type == "bool":
+        hint = f" (y/n){hint}"
+    while True:
+        answer = term.ask(f"{question}{hint} > ")
+        if not answer:
+            if spec.default is not None:
+                answer = str(spec.default)
+            elif not spec.required:
+                return None
+            else:
+                term.say("  an answer is needed", "red")
+                continue
+        try:
+            return to_json(parse_value(spec.type, answer, choices, now=now, tz=tz))
+        except InputValueError as e:
+            term.say(f"  {e}; try again", "red")
