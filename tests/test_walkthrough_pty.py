@@ -399,3 +399,24 @@ def test_status_watch_redraws_when_another_responder_records_a_step(tmp_path: Pa
     watch.wait_for("done     contain by bob")
     watch.child.sendintr()
     assert watch.end() == 130
+
+
+def test_the_walkthroughs_status_view_shows_what_cslir_status_prints(tmp_path: Path) -> None:
+    root = make_ops(tmp_path, "walk")
+    env = cslir_env(tmp_path, root)
+    rid = "20261129-020000-fedcba"
+    pb = load_playbook(root / "playbooks" / "walk.yaml", root)
+    inputs = {"detected_at": "2026-11-29T01:00:00Z", "system": "crm", "records": 5,
+              "grade": "general"}  # fmt: skip
+    with Store(store_path(tmp_path)) as store:
+        open_run(store, pb, inputs, actor="alice", now=datetime.now(UTC), run_id=rid)
+    status = cslir("status", rid, env=env, cwd=root)
+    assert status.stdout.splitlines()[-2:] == [
+        "clocks:",
+        "  · First report: n/a — CAC Incident Reporting Measures Art 4",
+    ]
+    screen = Screen(["resume", rid], env, root)
+    screen.answer(TASK_PROMPT, "t")
+    screen.answer(TASK_PROMPT, "q")
+    assert screen.end() == 130
+    assert_in_order(screen.lines(), status.stdout.splitlines())

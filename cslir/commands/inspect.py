@@ -34,7 +34,8 @@ def status(ctx: click.Context, run_id: str, as_json: bool, watch: bool, as_: str
     """Show every step and every clock of RUN."""
     from cslir.terminal.statusview import status_json, status_text
 
-    s = make_app(ctx, as_).session(run_id)
+    app = make_app(ctx, as_)
+    s = app.session(run_id)
     last = -1
     while True:
         st = s.state()
@@ -43,7 +44,7 @@ def status(ctx: click.Context, run_id: str, as_json: bool, watch: bool, as_: str
             out = (
                 json.dumps(status_json(s), ensure_ascii=False, indent=2)
                 if as_json
-                else status_text(s)
+                else status_text(s, app.settings.language)
             )
             click.echo(out)
         if not watch:

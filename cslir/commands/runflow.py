@@ -16,7 +16,7 @@ from cslir.opsrepo.validate import load_playbook
 from cslir.runs.answers import collect_inputs, load_answers
 from cslir.runs.automation import drive
 from cslir.runs.effects import RunSession
-from cslir.runs.session import open_run
+from cslir.runs.session import open_run, paused_message
 from cslir.terminal.console import Term
 from cslir.terminal.prompts import ask_input
 from cslir.terminal.walkthrough import Walkthrough
@@ -102,9 +102,7 @@ def _go(
                          say=term.say)  # fmt: skip
         except KeyboardInterrupt:
             session.record(partial(actions.pause, reason="interrupted"))
-            raise Interrupted(
-                f"run {session.run_id} paused; resume with: cslir resume {session.run_id}"
-            ) from None
+            raise Interrupted(paused_message(session.run_id)) from None
     return Walkthrough(
         session,
         term,

@@ -45,6 +45,10 @@ def default_actor(environ: Mapping[str, str]) -> str:
         return "responder"
 
 
+def paused_message(run_id: str) -> str:
+    return f"run {run_id} paused; resume with: cslir resume {run_id}"
+
+
 def open_run(
     store: Store,
     playbook: Playbook,

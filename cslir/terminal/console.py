@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import select
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TextIO
+
+Line = tuple[str, tuple[str, ...]]  # a line of text and the styles it is shown in
 
 STYLES = {
     "bold": "1",
@@ -45,6 +47,10 @@ class Term:
     def say(self, text: str = "", *names: str) -> None:
         self.stdout.write(self.style(text, *names) + "\n")
         self.stdout.flush()
+
+    def show(self, lines: Iterable[Line]) -> None:
+        for text, styles in lines:
+            self.say(text, *styles)
 
     def prompt(self, text: str) -> None:
         self.stdout.write(self.style(text, "bold"))

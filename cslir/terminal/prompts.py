@@ -12,6 +12,7 @@ from typing import Any
 from cslir.engine.inputs import InputValueError, parse_value, to_json
 from cslir.engine.model import Input, localize
 from cslir.terminal.console import Term
+from cslir.terminal.stepview import choice_lines
 
 
 def ask_input(
@@ -20,8 +21,7 @@ def ask_input(
     """The input's value as recorded (JSON), or None when an optional one is left blank."""
     choices = [c.value for c in spec.choices]
     question = localize(spec.prompt, lang) or spec.name
-    for i, c in enumerate(spec.choices, 1):
-        term.say(f"  {i}. {c.value}" + (f" — {localize(c.label, lang)}" if c.label else ""))
+    term.show(choice_lines(spec.choices, lang))
     shown = spec.default
     if spec.type == "bool" and isinstance(spec.default, bool):
         shown = "y" if spec.default else "n"

@@ -1,19 +1,79 @@
-"""The state of a run as text and JSON for ``cslir status``."""
+"""The status of a run, rendered once for everyone: ``cslir status`` (text and JSON) and the
+walkthrough's status view (``t``) print the same lines; the walkthrough's clock banner uses
+the same clock line.
+
+Lines are (text, styles); the console colours them on a terminal and prints them plain elsewhere.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from cslir.engine.clocks import views
+from cslir.engine.clocks import ClockView, views
 from cslir.engine.durations import format_span
 from cslir.engine.events import format_at
 from cslir.engine.model import localize
+from cslir.engine.state import RunState
 from cslir.runs.session import RunCore
+from cslir.terminal.console import Line
+
+URGENT = 15 * 60  # seconds left under which a clock is shown in bold red
 
 
 def _utc(moment: datetime | None) -> str | None:
     return format_at(moment) if moment else None
+
+
+def clock_line(v: ClockView, s: RunCore, lang: str | None, *, basis: bool = False) -> Line:
+    """One clock: time left or overdue, met or missed, with its confidence and provisional
+    mark (and its legal basis when asked)."""
+    title = localize(v.clock.title, lang) or v.id
+    why = f" — {'; '.join(v.clock.basis)}" if basis and v.clock.basis else ""
+    if v.state in ("met", "missed", "waived"):
+        return f"  ✓ {title}: {v.state}{why}", ("green",) if v.state == "met" else ("red",)
+    if v.state not in ("running", "overdue") or v.due_at is None or v.left is None:
+        return f"  · {title}: {v.state}{why}", ("dim",)
+    conf = f" [{v.clock.confidence} confidence]" if v.clock.confidence in ("medium", "low") else ""
+    prov = f" [provisional: {v.provisional}]" if v.provisional else ""
+    tail = f"{' (if it applies)' if v.applies is None else ''}{conf}{prov}{why}"
+    secs = v.left.total_seconds()
+    when = f"due {s.local(v.due_at)}"
+    if secs < 0:
+        return f"  ⏰ {title}: OVERDUE by {format_span(-secs)} ({when}){tail}", ("red", "bold")
+    style = ("red", "bold") if secs < URGENT else (("yellow",) if secs < 3600 else ())
+    return f"  ⏱ {title}: {format_span(secs)} left ({when}){tail}", style
+
+
+def clock_lines(
+    st: RunState, s: RunCore, lang: str | None, only: tuple[str, ...] | None = None
+) -> list[Line]:
+    """The clock banner: the clocks named in ``only``, else every clock that applies."""
+    shown = views(st, s.now())
+    if only is None:
+        return [clock_line(v, s, lang) for v in shown if v.state != "n/a"]
+    return [clock_line(v, s, lang) for v in shown if v.id in only]
+
+
+def status_lines(st: RunState, s: RunCore, lang: str | None = None) -> list[Line]:
+    """Every step with its status and who settled it, then every clock with its basis."""
+    flags = f"{', closed' if st.closed else ''}{', paused' if st.paused else ''}"
+    lines: list[Line] = [
+        (f"run {st.run_id} ({st.mode}{flags}): {localize(st.playbook.title, lang)}", ("bold",))
+    ]
+    for step in st.playbook.steps:
+        x = st.steps[step.id]
+        who = f" by {x.actor}" if x.actor else ""
+        why = f" — {x.reason}" if x.reason else (f" ({x.waiting_for})" if x.waiting_for else "")
+        lines.append((f"  {x.status:8} {step.id}{who}{why}", ()))
+    lines.append(("clocks:", ()))
+    lines += [clock_line(v, s, lang, basis=True) for v in views(st, s.now())]
+    return lines
+
+
+def status_text(s: RunCore, lang: str | None = None) -> str:
+    """The status view for ``cslir status``: the same lines, without styles."""
+    return "\n".join(text for text, _ in status_lines(s.state(), s, lang))
 
 
 def status_json(s: RunCore) -> dict[str, Any]:
@@ -62,26 +122,3 @@ def status_json(s: RunCore) -> dict[str, Any]:
             for v in views(st, now)
         ],
     }
-
-
-def status_text(s: RunCore) -> str:
-    st = s.state()
-    lines = [
-        f"run {st.run_id} ({st.mode}{', closed' if st.closed else ''}"
-        f"{', paused' if st.paused else ''}): {localize(st.playbook.title)}"
-    ]
-    for step in st.playbook.steps:
-        x = st.steps[step.id]
-        who = f" by {x.actor}" if x.actor else ""
-        why = f" — {x.reason}" if x.reason else (f" ({x.waiting_for})" if x.waiting_for else "")
-        lines.append(f"  {x.status:8} {step.id}{who}{why}")
-    lines.append("clocks:")
-    for v in views(st, s.now()):
-        due = f" due {s.local(v.due_at)}" if v.due_at else ""
-        left = ""
-        if v.left is not None:
-            secs = v.left.total_seconds()
-            left = f", {format_span(secs)} left" if secs >= 0 else f", overdue {format_span(-secs)}"
-        maybe = " (if it applies)" if v.applies is None else ""
-        lines.append(f"  {v.state:11} {v.id}{due}{left}{maybe} — {'; '.join(v.clock.basis)}")
-    return "\n".join(lines)

@@ -13,29 +13,21 @@ from pathlib import Path
 
 from cslir.base.errors import ActionRefused, CslirError, Interrupted
 from cslir.engine import actions
-from cslir.engine.clocks import ClockView, views
-from cslir.engine.durations import format_span
 from cslir.engine.events import Event
 from cslir.engine.model import Step, localize
 from cslir.engine.state import RunState
 from cslir.runs.effects import RunSession
+from cslir.runs.session import paused_message
 from cslir.terminal.console import Term
-
-HELP = """actions (type the letter, then Enter):
-  d  done            (confirms checklist items one by one; a decision takes a choice number)
-  s  skip            (asks for the reason)
-  f  fail            (asks for the reason)
-  r  retry a failed step / run a command step
-  n  note            (free text into the record)
-  e  evidence        (a file path, or text)
-  p  page a route    (route name, then message)
-  t  status          (every step and clock)
-  w  next            (show the next ready step)
-  q  pause           (exit now; resume later with the command shown)
-  ?  this help"""
-
-URGENT = 15 * 60
-DRILL_WORDS = {"simulate": "simulated", "skip": "skipped"}
+from cslir.terminal.statusview import clock_lines, status_lines
+from cslir.terminal.stepview import (
+    HELP,
+    IDLE_PROMPT,
+    event_line,
+    other_line,
+    prompt_text,
+    step_lines,
+)
 
 
 class Walkthrough:
@@ -80,7 +72,7 @@ class Walkthrough:
         if self.joining:
             role = f" --role {self.role}" if self.role else ""
             return f"left run {rid}; it goes on without you; rejoin with: cslir join {rid}{role}"
-        return f"run {rid} paused; resume with: cslir resume {rid}"
+        return paused_message(rid)
 
     def _loop(self) -> int:
         st = self.s.state()
@@ -113,7 +105,7 @@ class Walkthrough:
             if self.auto_step(st, step):
                 continue
             if not self.prompted:
-                self.term.prompt(self.prompt_text(st, step))
+                self.term.prompt(prompt_text(st, step))
                 self.prompted = True
             # a short poll, so that what others record shows up while this responder thinks
             line = self.term.read_line(timeout=self.poll)
@@ -186,7 +178,7 @@ class Walkthrough:
         text = "waiting for: " + (", ".join(waiting) if waiting else "other responders")
         if self.shown != "__idle__" + text:
             self.say(text, "dim")
-            self.term.prompt("[n]ote [e]vidence [p]age s[t]atus [q]pause > ")
+            self.term.prompt(IDLE_PROMPT)
             self.shown, self.prompted = "__idle__" + text, True
         line = self.term.read_line(timeout=self.poll)
         if line is not None:
@@ -196,116 +188,15 @@ class Walkthrough:
     # -- showing -----------------------------------------------------------------------------
 
     def show_step(self, st: RunState, step: Step) -> None:
-        s = st.steps[step.id]
-        title = localize(step.title, self.lang) or step.id
-        self.term.say("")
-        head = f"▶ {step.id}: {self.s.render(title, self.lang)}"
-        self.term.say(head + (f"  [{step.kind}]" if step.kind != "task" else ""), "bold", "cyan")
-        if step.owner:
-            self.term.say(f"  owner: {step.owner}")
-        if s.status == "failed":
-            self.term.say(f"  FAILED: {s.reason}", "red")
-        if s.status == "running":
-            self.term.say(
-                "  its last attempt was cut short (the process running it ended); r runs it again",
-                "yellow",
-            )
-        if step.instructions:
-            self.term.say("  " + self.s.render(step.instructions, self.lang).strip())
-        for i, item in enumerate(step.checklist):
-            mark = "x" if i in s.checked else " "
-            self.term.say(f"  [{mark}] {self.s.render(item, self.lang)}")
-        if step.kind == "decision":
-            for i, c in enumerate(st.playbook.choices_of(step), 1):
-                label = localize(c.label, self.lang)
-                self.term.say(f"  {i}. {c.value}" + (f" — {label}" if label else ""))
-        if step.kind == "command":
-            drill = st.drill and step.in_drill != "execute"
-            self.term.say(
-                "  command: "
-                + self.command_text(step)
-                + (f" ({DRILL_WORDS[step.in_drill]} in this drill)" if drill else "")
-            )
-        if step.needs_evidence:
-            self.term.say("  evidence required before done", "yellow")
-        if step.stops:
-            self.show_clocks(st, only=step.stops)
+        self.term.show(step_lines(self.s, st, step, self.lang))
 
-    def command_text(self, step: Step) -> str:
-        import shlex
-
-        from cslir.engine.templating import TemplateProblem
-
-        try:
-            return shlex.join(self.s.command_argv(step))  # quoted as it is passed: one per item
-        except TemplateProblem as e:
-            return f"{' '.join(step.run)}  [template error: {e}]"
-
-    def prompt_text(self, st: RunState, step: Step) -> str:
-        if step.kind == "decision":
-            n = len(st.playbook.choices_of(step))
-            return f"choose 1-{n}, or [n]ote [s]kip [t]status [?]help [q]pause > "
-        if step.kind == "command":
-            return "[r]un [s]kip [n]ote [t]status [?]help [q]pause > "
-        if step.kind == "approval":
-            return "[d] approve (as the approver) [s]kip [n]ote [t]status [q]pause > "
-        if st.steps[step.id].status == "failed":
-            return "[r]etry [s]kip [n]ote [t]status [?]help [q]pause > "
-        return "[d]one [s]kip [f]ail [n]ote [e]vidence [p]age [t]status [?]help [q]pause > "
-
-    def clock_line(self, v: ClockView) -> tuple[str, tuple[str, ...]]:
-        title = localize(v.clock.title, self.lang) or v.id
-        conf = (
-            f" [{v.clock.confidence} confidence]" if v.clock.confidence in ("medium", "low") else ""
-        )
-        prov = f" [provisional: {v.provisional}]" if v.provisional else ""
-        maybe = " (if it applies)" if v.applies is None else ""
-        if v.state in ("running", "overdue") and v.due_at and v.left is not None:
-            secs = v.left.total_seconds()
-            when = f"due {self.s.local(v.due_at)}"
-            if secs < 0:
-                return (
-                    f"  ⏰ {title}: OVERDUE by {format_span(-secs)} ({when}){maybe}{conf}{prov}",
-                    ("red", "bold"),
-                )
-            style = ("red", "bold") if secs < URGENT else (("yellow",) if secs < 3600 else ())
-            return f"  ⏱ {title}: {format_span(secs)} left ({when}){maybe}{conf}{prov}", style
-        if v.state in ("met", "missed", "waived"):
-            return f"  ✓ {title}: {v.state}", ("green",) if v.state == "met" else ("red",)
-        return f"  · {title}: {v.state}", ("dim",)
-
-    def show_clocks(self, st: RunState, only: tuple[str, ...] | None = None) -> None:
-        for v in views(st, self.s.now()):
-            if (only is None and v.state in ("n/a",)) or (only is not None and v.id not in only):
-                continue
-            text, style = self.clock_line(v)
-            self.term.say(text, *style)
-
-    def show_status(self, st: RunState) -> None:
-        self.term.say(
-            f"run {st.run_id} ({st.mode}) — {localize(st.playbook.title, self.lang)}", "bold"
-        )
-        for step in st.playbook.steps:
-            s = st.steps[step.id]
-            who = f" by {s.actor}" if s.actor else ""
-            why = f" — {s.reason}" if s.reason else (f" ({s.waiting_for})" if s.waiting_for else "")
-            self.term.say(f"  {s.status:8} {step.id}{who}{why}")
-        self.show_clocks(st)
+    def show_clocks(self, st: RunState) -> None:
+        self.term.show(clock_lines(st, self.s, self.lang))
 
     def announce(self, e: Event) -> None:
-        d = e.data
-        prov = f" [provisional: {d['provisional']}]" if d.get("provisional") else ""
-        if e.type == "clock.warned":
-            self.say(f"⚠ clock {d['clock']}: due in under {d['warn']}{prov}", "yellow", "bold")
-        elif e.type == "clock.missed":
-            self.say(f"⚠ clock {d['clock']} MISSED (was due {d['due']}){prov}", "red", "bold")
-        elif e.type == "notify.requested":
-            self.say(f"  → paging {d['route']}: {d['message']}", "magenta")
-        elif e.type == "step.done" and e.actor == "cslir":
-            self.say(f"  ✓ {d['step']}: {d.get('reason', 'done')}", "green")
-        elif e.type == "notify.failed":
-            then = f"fell back to {d['fallback']}" if d.get("fallback") else "no fallback"
-            self.say(f"⚠ paging {d['route']} failed: {d['detail']}; {then}", "red", "bold")
+        line = event_line(e)
+        if line is not None:
+            self.say(line[0], *line[1])
 
     def show_others(self, st: RunState) -> None:
         if st.last_seq <= self.seen_seq:
@@ -314,8 +205,8 @@ class Walkthrough:
             if e.type == "notify.failed":  # the delivery worker's news: a page did not arrive
                 self.announce(e)
             elif e.actor not in (self.s.actor, "cslir"):
-                what = e.data.get("step") or e.data.get("text") or ""
-                self.say(f"  ↳ {e.actor}: {e.type} {what}".rstrip(), "cyan")
+                text, style = other_line(e)
+                self.say(text, *style)
                 self.shown = None
         self.seen_seq = st.last_seq
 
@@ -340,40 +231,8 @@ class Walkthrough:
         try:
             if step is not None and step.kind == "decision" and line and cmd not in "nstq?pew":
                 self.decide(st, step, line)
-            elif cmd == "?" or line == "help":
-                self.term.say(HELP)
-            elif cmd == "q":
-                self.pause("paused by responder")
-                raise Interrupted(self._resume_hint())
-            elif cmd == "t":
-                self.show_status(self.s.state())
-            elif cmd == "w":
-                self.offset += 1
-            elif cmd == "n":
-                text = self.term.ask("note > ")
-                self.s.record(lambda s: actions.note(s, text, step.id if step else None))
-                self.term.say("  noted")
-            elif cmd == "e":
-                self.evidence(step)
-            elif cmd == "p":
-                route = self.term.ask("route > ")
-                message = self.term.ask("message > ")
-                for e in self.s.page(route, message):
-                    self.announce(e)
-            elif step is None:
-                self.term.say("nothing to do that to now; ? for help")
-            elif cmd == "d":
-                self.done(st, step)
-            elif cmd == "s":
-                reason = self.term.ask("reason for skipping > ")
-                self.s.record(lambda s: actions.skip(s, step.id, reason))
-            elif cmd == "f":
-                reason = self.term.ask("reason for failure > ")
-                self.s.record(lambda s: actions.fail(s, step.id, reason))
-            elif cmd == "r":
-                self.retry_or_run(st, step)
-            elif line:
-                self.term.say(f"unknown action '{line}'; ? for help")
+            elif not self.anytime(step, cmd, line):
+                self.on_step(st, step, cmd, line)
         except ActionRefused as e:
             self.term.say(f"  refused: {e.message}", "red")
             self.shown = None
@@ -383,6 +242,50 @@ class Walkthrough:
             self.term.say(f"  could not do that: {e.message}", "red")
             self.shown = None
         self.shown = None if cmd not in ("?", "t") else self.shown
+
+    def anytime(self, step: Step | None, cmd: str, line: str) -> bool:
+        """Actions that need no step on screen (help, pause, status, next, note, evidence,
+        page); False if ``cmd`` is none of them."""
+        if cmd == "?" or line == "help":
+            self.term.say(HELP)
+        elif cmd == "q":
+            self.pause("paused by responder")
+            raise Interrupted(self._resume_hint())
+        elif cmd == "t":
+            self.term.show(status_lines(self.s.state(), self.s, self.lang))
+        elif cmd == "w":
+            self.offset += 1
+        elif cmd == "n":
+            text = self.term.ask("note > ")
+            self.s.record(lambda s: actions.note(s, text, step.id if step else None))
+            self.term.say("  noted")
+        elif cmd == "e":
+            self.evidence(step)
+        elif cmd == "p":
+            route = self.term.ask("route > ")
+            message = self.term.ask("message > ")
+            for e in self.s.page(route, message):
+                self.announce(e)
+        else:
+            return False
+        return True
+
+    def on_step(self, st: RunState, step: Step | None, cmd: str, line: str) -> None:
+        """Actions on the step on screen: done, skip, fail, retry or run."""
+        if step is None:
+            self.term.say("nothing to do that to now; ? for help")
+        elif cmd == "d":
+            self.done(st, step)
+        elif cmd == "s":
+            reason = self.term.ask("reason for skipping > ")
+            self.s.record(lambda s: actions.skip(s, step.id, reason))
+        elif cmd == "f":
+            reason = self.term.ask("reason for failure > ")
+            self.s.record(lambda s: actions.fail(s, step.id, reason))
+        elif cmd == "r":
+            self.retry_or_run(st, step)
+        elif line:
+            self.term.say(f"unknown action '{line}'; ? for help")
 
     def done(self, st: RunState, step: Step) -> None:
         if step.kind == "command":
