@@ -8,42 +8,34 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cslir.base.errors import ActionRefused
 from cslir.base.procs import alive
-from cslir.base.timefmt import utcnow
 from cslir.engine import actions
 from cslir.engine.durations import parse_duration
 from cslir.engine.events import Event
 from cslir.engine.model import Step, localize
 from cslir.engine.state import RunState
 from cslir.engine.templating import TemplateProblem, render
-from cslir.runs.session import Now, RunCore
-from cslir.store.sqlite import Store
+from cslir.runs.session import RunCore
 
 
+@dataclass(eq=False, kw_only=True)
 class RunSession(RunCore):
     """One process's handle on one run, able to page, request approvals, keep evidence and run
-    commands."""
+    commands. ``role_routes`` names the route that pages each role for its approvals."""
 
-    def __init__(
-        self,
-        store: Store,
-        run_id: str,
-        actor: str,
-        *,
-        now: Now = utcnow,
-        evidence_dir: Path | None = None,
-        on_notify: Callable[[Event], None] | None = None,
-        role_routes: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(store, run_id, actor, now=now, on_notify=on_notify)
-        self.evidence_dir = evidence_dir or Path(store.path).parent / "evidence"
-        self.role_routes = dict(role_routes or {})  # role -> route paged for its approvals
-        self._running: set[str] = set()  # command steps this session is running now
+    role_routes: Mapping[str, str] = field(default_factory=dict)
+    _running: set[str] = field(default_factory=set, init=False, repr=False)  # commands run now
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Content-addressed evidence, kept beside the store."""
+        return Path(self.store.path).parent / "evidence"
 
     def notify_step(self, step_id: str) -> list[Event]:
         st = self.state()

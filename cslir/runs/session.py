@@ -12,6 +12,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -80,24 +81,20 @@ def open_run(
     return rid
 
 
+@dataclass(eq=False)
 class RunCore:
-    """One process's handle on one run: its state, durable recording, templates and the watch."""
+    """One process's handle on one run: its state, durable recording, templates and the watch.
 
-    def __init__(
-        self,
-        store: Store,
-        run_id: str,
-        actor: str,
-        *,
-        now: Now = utcnow,
-        on_notify: Callable[[Event], None] | None = None,
-    ) -> None:
-        self.store = store
-        self.run_id = run_id
-        self.actor = actor
-        self.now = now
-        self.on_notify = on_notify
-        self._state: RunState | None = None
+    ``now`` is the clock; ``on_notify`` hears of every page recorded (the delivery worker).
+    """
+
+    store: Store
+    run_id: str
+    actor: str
+    _: KW_ONLY
+    now: Now = utcnow
+    on_notify: Callable[[Event], None] | None = None
+    _state: RunState | None = field(default=None, init=False, repr=False)
 
     # -- state -------------------------------------------------------------------------------
 
