@@ -44,6 +44,9 @@ class Choice:
 
 @dataclass(frozen=True)
 class Input:
+    """A value the run needs: given (``--var``, answers), asked (``prompt``), defaulted, or
+    set by a decision step."""
+
     name: str
     type: str
     prompt: Text | None = None
