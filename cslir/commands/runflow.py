@@ -45,8 +45,8 @@ def start_run(
     now = utcnow()
     merged: dict[str, Any] = {**((ans or {}).get("inputs") or {}), **given}
     tz = app.settings.timezone
-    ask = None
-    if term.interactive and not auto and ans is None:
+    ask = None  # with --auto or --answers, nothing is asked: inputs are given or defaulted
+    if not auto and ans is None:
         ask = partial(ask_input, term, now=now, tz=zone(tz), lang=app.settings.language)
     inputs = collect_inputs(pb, merged, ask, now=now, tz=zone(tz))
     run_id = open_run(app.store, pb, inputs, actor=app.actor, mode=mode, timezone=tz, now=utcnow())
