@@ -158,42 +158,54 @@ def condition(expr: str | None, inputs: Mapping[str, Any], playbook: Playbook) -
 def _apply(state: RunState, e: Event, at: datetime) -> str | None:
     """Apply one event; return the step whose status may change, or INPUTS, or None."""
     d = e.data
-    step = state.steps.get(str(d.get("step", "")))
     if e.actor not in state.actors and e.actor != "cslir":
         state.actors.append(e.actor)
-    t = e.type
-    if t == "input.set":
+    if e.type == "input.set":
         state.inputs[d["name"]] = d["value"]
         return INPUTS
-    if t == "step.started" and step:
+    step = state.steps.get(str(d.get("step", "")))
+    if step is not None and e.type.startswith(("step.", "approval.", "decision.")):
+        return _apply_to_step(state, step, e, at)
+    _apply_to_run(state, step, e, at)
+    return None
+
+
+def _apply_to_step(state: RunState, step: StepState, e: Event, at: datetime) -> str:
+    d, t = e.data, e.type
+    if t == "step.started":
         step.started_at = step.started_at or at
         step.attempts += 1
         step.runner = {k: d[k] for k in ("pid", "host") if k in d} or None
-    elif t == "step.checked" and step:
+    elif t == "step.checked":
         step.checked.add(int(d["item"]))
-    elif t in ("step.done", "step.skipped", "step.failed") and step:
+    elif t in ("step.done", "step.skipped", "step.failed"):
         step.status = t.split(".")[1]
         step.ended_at, step.actor, step.reason = at, e.actor, d.get("reason")
         step.started_at = step.started_at or at
         step.outcome, step.runner = dict(d), None
-    elif t == "step.retried" and step:
+    elif t == "step.retried":
         step.status, step.ended_at, step.reason, step.outcome = "pending", None, None, {}
         step.started_at = step.runner = None
-    elif t == "decision.made" and step:
+    elif t == "decision.made":
         state.inputs[d["input"]] = d["value"]
         step.status, step.ended_at, step.actor = "done", at, e.actor
         step.reason = d.get("rationale")
         step.started_at = step.started_at or at
         step.outcome = dict(d)
         return INPUTS
-    elif t == "approval.requested" and step:
+    elif t == "approval.requested":
         step.requested_by = e.actor
         step.started_at = step.started_at or at
-    elif t == "approval.granted" and step:
+    elif t == "approval.granted":
         step.approved_by = e.actor
         step.status, step.ended_at, step.actor = "done", at, e.actor
         step.reason = d.get("rationale")
-    elif t == "evidence.added":
+    return step.id
+
+
+def _apply_to_run(state: RunState, step: StepState | None, e: Event, at: datetime) -> None:
+    d, t = e.data, e.type
+    if t == "evidence.added":
         state.evidence.append(e)
         if step:
             step.evidence.append(str(d.get("sha256") or d.get("name")))
@@ -212,7 +224,6 @@ def _apply(state: RunState, e: Event, at: datetime) -> str | None:
         state.paused = False
     elif t == "run.closed":
         state.closed_at = at
-    return step.id if step is not None and t.startswith(("step.", "approval.")) else None
 
 
 INPUTS = "\0inputs"  # _apply's answer when the inputs changed: every condition may change

@@ -50,11 +50,7 @@ def drive(
             time.sleep(poll)  # the watch ends each timer when its time is up
             continue
         if not ready and not orphans:
-            stuck = [
-                f"{k} ({st.steps[k].status}: {st.steps[k].reason or st.steps[k].waiting_for})"
-                for k in st.in_order("failed", "blocked", "waiting", "running")
-            ]
-            say(f"run {st.run_id} cannot go on: " + "; ".join(stuck))
+            say(_stuck(st))
             return 1
         for sid in orphans:
             say(
@@ -64,14 +60,26 @@ def drive(
         for sid in [*orphans, *ready]:
             ans = steps_answers.get(sid)
             if ans is None and not auto:
-                session.record(partial(actions.pause, reason=f"no answer for step '{sid}'"))
-                raise UsageError(
-                    f"step '{sid}' needs an answer and stdin is not a terminal: "
-                    "add it under steps: in --answers FILE, or use --auto "
-                    f"(run {st.run_id} is paused; cslir resume {st.run_id} "
-                    "continues it)"
-                )
+                _pause_for(session, sid)
             _answer(session, sid, dict(ans or {}), root=root, environ=environ, say=say)
+
+
+def _stuck(st: RunState) -> str:
+    stuck = [
+        f"{k} ({st.steps[k].status}: {st.steps[k].reason or st.steps[k].waiting_for})"
+        for k in st.in_order("failed", "blocked", "waiting", "running")
+    ]
+    return f"run {st.run_id} cannot go on: " + "; ".join(stuck)
+
+
+def _pause_for(session: RunSession, sid: str) -> None:
+    """Pause the run for an answer nobody gave, and say how to give it."""
+    session.record(partial(actions.pause, reason=f"no answer for step '{sid}'"))
+    rid = session.run_id
+    raise UsageError(
+        f"step '{sid}' needs an answer and stdin is not a terminal: add it under steps: in "
+        f"--answers FILE, or use --auto (run {rid} is paused; cslir resume {rid} continues it)"
+    )
 
 
 def _default_choice(st: RunState, step: Step) -> Any:
@@ -115,29 +123,35 @@ def _answer(
         choice = ans.get("choice", _default_choice(st, step))
         session.record(lambda s: actions.decide(s, sid, choice, ans.get("rationale")))
     elif step.kind == "approval":
-        session.request_approval(sid)
-        approver = str(ans.get("approved_by") or "auto-approver")
-        session.record(
-            lambda s: actions.approve(
-                s, sid, approver, None, ans.get("rationale") or "approved by answers"
-            ),
-            actor=approver,
-        )
+        _approve(session, sid, ans)
     elif step.kind == "wait" and not ans:
         return  # the watch starts its timer and ends it when its time is up
     else:
-        ev = ans.get("evidence")
-        if isinstance(ev, dict) and ev.get("file"):
-            session.add_evidence(Path(str(ev["file"])), step_id=sid)
-        elif isinstance(ev, dict) and ev.get("text"):
-            session.add_evidence(text=str(ev["text"]), step_id=sid)
-        elif step.needs_evidence:
-            session.add_evidence(
-                text="no evidence was supplied: the step was finished "
-                "non-interactively (--auto/--answers)",
-                step_id=sid,
-            )
-        session.record(lambda s: actions.done(s, sid, reason=ans.get("reason")))
+        _finish(session, step, ans)
     after = session.state().steps[sid]
     why = f": {after.reason}" if after.status != "done" and after.reason else ""
     say(f"  {sid}: {after.status}{why}")
+
+
+def _approve(session: RunSession, sid: str, ans: Mapping[str, Any]) -> None:
+    """Request the approval, then grant it as the answers' approver (another actor)."""
+    session.request_approval(sid)
+    approver = str(ans.get("approved_by") or "auto-approver")
+    rationale = ans.get("rationale") or "approved by answers"
+    session.record(lambda s: actions.approve(s, sid, approver, None, rationale), actor=approver)
+
+
+def _finish(session: RunSession, step: Step, ans: Mapping[str, Any]) -> None:
+    """Add the answers' evidence (or say none was supplied, if the step needs some), then done."""
+    ev = ans.get("evidence")
+    if isinstance(ev, dict) and ev.get("file"):
+        session.add_evidence(Path(str(ev["file"])), step_id=step.id)
+    elif isinstance(ev, dict) and ev.get("text"):
+        session.add_evidence(text=str(ev["text"]), step_id=step.id)
+    elif step.needs_evidence:
+        session.add_evidence(
+            text="no evidence was supplied: the step was finished "
+            "non-interactively (--auto/--answers)",
+            step_id=step.id,
+        )
+    session.record(lambda s: actions.done(s, step.id, reason=ans.get("reason")))

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 EXCERPT_BYTES = 4096
+Output = tuple[str, str, int]  # sha256 of everything, an excerpt, the size in bytes
+NO_OUTPUT: Output = ("", "", 0)
 
 
-def _digest_and_excerpt(f: Any) -> tuple[str, str, int]:
+def _digest_and_excerpt(f: Any) -> Output:
     f.seek(0)
     digest = hashlib.sha256()
     head = b""
@@ -57,47 +59,43 @@ def execute(
                 start_new_session=True,
             )
         except OSError as e:
-            return {
-                "argv": argv,
-                "exit": 127,
-                "timed_out": False,
-                "duration": 0.0,
-                "summary": f"could not start {argv[0]}: {e.strerror}",
-                "stdout_sha256": "",
-                "stdout": "",
-                "stdout_bytes": 0,
-                "stderr_sha256": "",
-                "stderr": "",
-                "stderr_bytes": 0,
-            }
-        timed_out = False
-        try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc.pid)
-            code = proc.wait()
-        except BaseException:
-            # Ctrl-C reaches cslir but not the command, which has its own session: stop it
-            # rather than leave it running behind a paused run (the attempt stays recorded).
-            _kill_group(proc.pid)
-            proc.wait()
-            raise
+            summary = f"could not start {argv[0]}: {e.strerror}"
+            return _outcome(argv, 127, False, 0.0, summary, NO_OUTPUT, NO_OUTPUT)
+        code, timed_out = _wait(proc, timeout)
         so = _digest_and_excerpt(out)
         se = _digest_and_excerpt(err)
     duration = round(time.monotonic() - started, 3)
     if timed_out:
         summary = f"timed out after {timeout:g}s; process group killed"
-        code = code if code is not None else -9
+        code = 124
     elif code == 0:
         summary = "exit 0"
     else:
-        summary = f"exit {code}" + (
-            f": {se[1].strip().splitlines()[-1][:200]}" if se[1].strip() else ""
-        )
+        last = se[1].strip().splitlines()[-1][:200] if se[1].strip() else ""
+        summary = f"exit {code}" + (f": {last}" if last else "")
+    return _outcome(argv, code, timed_out, duration, summary, so, se)
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout: float) -> tuple[int, bool]:
+    """The exit code, and whether the timeout struck first (the process group is killed)."""
+    try:
+        return proc.wait(timeout=timeout), False
+    except subprocess.TimeoutExpired:
+        _kill_group(proc.pid)
+        return proc.wait(), True
+    except BaseException:
+        # Ctrl-C reaches cslir but not the command, which has its own session: stop it
+        # rather than leave it running behind a paused run (the attempt stays recorded).
+        _kill_group(proc.pid)
+        proc.wait()
+        raise
+
+
+def _outcome(argv: list[str], code: int, timed_out: bool, duration: float, summary: str,
+             so: Output, se: Output) -> dict[str, Any]:  # fmt: skip
     return {
         "argv": argv,
-        "exit": code if not timed_out else 124,
+        "exit": code,
         "timed_out": timed_out,
         "duration": duration,
         "summary": summary,
