@@ -56,12 +56,13 @@ def ops(work: Path, routes: int, playbook: str) -> Path:
 
 def page_seconds(routes: int, work: Path) -> float:
     """Wall time for the outbox to deliver one page to each of ``routes`` slow routes."""
+    from cslir.base.timefmt import utcnow
     from cslir.notify.outbox import Outbox
     from cslir.notify.policy import Policy
     from cslir.notify.routes import RouteBook
     from cslir.opsrepo.validate import load_playbook
     from cslir.runs.effects import RunSession
-    from cslir.runs.session import open_run, utcnow
+    from cslir.runs.session import open_run
     from cslir.store.sqlite import Store
 
     playbook = "cslir: 1\nid: bench\ntitle: Bench\nsteps:\n  - {id: only, title: Only}\n"
@@ -86,6 +87,7 @@ def page_seconds(routes: int, work: Path) -> float:
 
 def step_seconds(hanging: bool, work: Path) -> float:
     """Per-step wall time of an automated run; with ``hanging``, a worker pages a dead end."""
+    from cslir.base.timefmt import utcnow
     from cslir.notify.background import Background
     from cslir.notify.outbox import Outbox
     from cslir.notify.policy import Policy
@@ -93,7 +95,7 @@ def step_seconds(hanging: bool, work: Path) -> float:
     from cslir.opsrepo.validate import load_playbook
     from cslir.runs.automation import drive
     from cslir.runs.effects import RunSession
-    from cslir.runs.session import open_run, utcnow
+    from cslir.runs.session import open_run
     from cslir.store.sqlite import Store
     from cslir.terminal.console import Term
 

@@ -46,10 +46,11 @@ def playbook_text(n: int) -> str:
 def cslir_seconds(n: int, work: Path) -> tuple[float, float]:
     """Wall times of an automated run of ``n`` task steps in-process: the steps alone, and
     the whole run from loading (and validating) the playbook to its close."""
+    from cslir.base.timefmt import utcnow
     from cslir.opsrepo.validate import load_playbook
     from cslir.runs.automation import drive
     from cslir.runs.effects import RunSession
-    from cslir.runs.session import open_run, utcnow
+    from cslir.runs.session import open_run
     from cslir.store.sqlite import Store
     from cslir.terminal.console import Term
 

@@ -13,9 +13,9 @@ import pytest
 from httpserver import LoopbackServer, Reply, loopback_server
 from notifykit import PD_KEY, WHSEC, deliver, notify_events, open_session, ops_root
 
+from cslir.base.timefmt import utcnow
 from cslir.engine import actions
 from cslir.runs.effects import RunSession
-from cslir.runs.session import utcnow
 from cslir.terminal.console import Term
 from cslir.terminal.walkthrough import Walkthrough
 
