@@ -18,6 +18,11 @@ from cslir.engine.events import verify_chain
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 RECEIPT_SHA = hashlib.sha256(reportrun.RECEIPT).hexdigest()
+UNSIGNED = (
+    "no verify key (--key, or verify_key in cslir.yaml), and it has no signed checkpoint: this"
+    " shows the events agree with each other, not that none was cut off the end or that the"
+    " whole chain was not rewritten\n"
+)
 FINAL_SHA = hashlib.sha256(reportrun.FINAL).hexdigest()
 
 
@@ -84,7 +89,7 @@ def test_export_says_what_it_wrote_and_verify_agrees(
     assert cli(["verify", str(path)], capsys) == (
         0,
         f"{path}: run {reportrun.RUN_ID}, 46 events, 2 evidence files; every file matches;"
-        f" chain intact; head {head}\n",
+        f" chain intact; head {head}\n{UNSIGNED}",
         "",
     )
 
@@ -100,8 +105,13 @@ def test_bundle_holds_the_reports_the_events_the_evidence_and_their_hashes(
     assert names == sorted(["manifest.json", "events.jsonl", *reports, *evidence])
     manifest = json.loads(files["manifest.json"])
     assert manifest["chain_head"] == head_of(ops)
+    assert manifest["report"] == {
+        "lang": "en",
+        "timezone": reportrun.TZ,
+        "as_of": manifest["as_of"],
+    }
     assert (manifest["bundle_version"], manifest["run"], manifest["events"]) == (
-        1,
+        2,
         reportrun.RUN_ID,
         46,
     )
@@ -282,7 +292,10 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-NOT_FILES = b'{"bundle_version": 1, "run": "r", "events": 1, "chain_head": "x", "files": []}'
+NOT_FILES = (
+    b'{"bundle_version": 2, "run": "r", "events": 1, "chain_head": "x", "files": [],'
+    b' "report": {"lang": "en", "timezone": "UTC", "as_of": "x"}}'
+)
 NOT_JSON = (
     "manifest.json is not valid JSON (Expecting property name enclosed in double quotes:"
     " line 1 column 2 (char 1))"
@@ -295,8 +308,8 @@ NOT_JSON = (
         (b"not a zip", "not a zip file; a bundle is the zip `cslir export` writes"),
         (_zip({"events.jsonl": b""}), "no manifest.json; not a bundle from `cslir export`"),
         (_zip({"manifest.json": b"{oops"}), NOT_JSON),
-        (_zip({"manifest.json": b'{"bundle_version": 2}'}),
-         "manifest.json has bundle_version 2; this cslir reads version 1"),
+        (_zip({"manifest.json": b'{"bundle_version": 1}'}),
+         "manifest.json has bundle_version 1; this cslir reads version 2"),
         (_zip({"manifest.json": NOT_FILES}), "manifest.json has no valid 'files'"),
     ],
 )  # fmt: skip
@@ -328,3 +341,56 @@ def test_verify_of_a_missing_bundle_is_a_usage_error(
 ) -> None:
     rc, _, err = cli(["verify", str(tmp_path / "gone.zip")], capsys)
     assert (rc, err.splitlines()[-1]) == (2, f"Error: no bundle {tmp_path / 'gone.zip'}")
+
+
+# -- forgeries: files changed and the manifest re-hashed to match, as an attacker would ---------
+
+
+def forge(src: Path, dst: Path, change: dict[str, bytes]) -> None:
+    """Replace or add members and rewrite the manifest's hashes so that they all match."""
+    manifest = json.loads(read(src, "manifest.json"))
+    for name, data in change.items():
+        manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    new = {name: data for name, data in change.items() if name not in manifest_names(src)}
+    rewrite(src, dst, {**change, "manifest.json": json.dumps(manifest).encode()}, new)
+
+
+def manifest_names(path: Path) -> set[str]:
+    with zipfile.ZipFile(path) as zf:
+        return set(zf.namelist())
+
+
+@pytest.mark.parametrize("name", ["report.md", "report.html", "report.json"])
+def test_a_rewritten_report_with_a_rehashed_manifest_fails(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    bad = tmp_path / "bad.zip"
+    text = read(bundle, name).replace(b"CAC", b"C4C", 1)
+    assert text != read(bundle, name)
+    forge(bundle, bad, {name: text})
+    as_of = json.loads(read(bundle, "manifest.json"))["as_of"]
+    assert cli(["verify", str(bad)], capsys) == failed(
+        bad,
+        f"{name}: not the report the events make (rendered again from events.jsonl in en as of"
+        f" {as_of}, it differs): the report was edited",
+    )
+
+
+def test_evidence_no_event_added_is_refused_even_when_the_manifest_lists_it(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.zip"
+    planted = b"a document nobody recorded\n"
+    name = f"evidence/{hashlib.sha256(planted).hexdigest()}"
+    forge(bundle, bad, {name: planted})
+    assert cli(["verify", str(bad)], capsys) == failed(
+        bad, f"{name}: no event added this evidence; it is not part of the run"
+    )
+
+
+def test_a_file_of_no_kind_a_bundle_holds_is_refused_even_when_the_manifest_lists_it(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.zip"
+    forge(bundle, bad, {"README.txt": b"trust me\n"})
+    assert cli(["verify", str(bad)], capsys) == failed(bad, "README.txt: not a file a bundle holds")

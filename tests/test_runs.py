@@ -146,7 +146,12 @@ def tampered_run(tmp_path: Path, root: Path) -> tuple[str, str]:
 def test_verify_passes_an_untouched_run_and_prints_its_head(tmp_path: Path, root: Path) -> None:
     rid, head = tampered_run(tmp_path, root)
     done = cslir("verify", rid, env=cslir_env(tmp_path, root), cwd=root)
-    assert (done.returncode, done.stdout) == (0, f"{rid}: 4 events, chain intact; head {head}\n")
+    assert (done.returncode, done.stdout) == (
+        0,
+        f"{rid}: 4 events, chain intact; head {head}\nno verify key (--key, or verify_key in"
+        " cslir.yaml), and it has no signed checkpoint: this shows the events agree with each"
+        " other, not that none was cut off the end or that the whole chain was not rewritten\n",
+    )
 
 
 @pytest.mark.parametrize(("sql", "reason"), [
@@ -165,7 +170,7 @@ def test_verify_names_the_first_event_edited_in_the_store_file(
         db.execute(sql, (rid,))
     done = cslir("verify", rid, env=cslir_env(tmp_path, root), cwd=root)
     assert (done.returncode, done.stdout, done.stderr) == (
-        1, "", f"{rid}: verification FAILED: {reason}\n")  # fmt: skip
+        1, "", f"{rid}: {reason}\n{rid}: verification FAILED (1 problem)\n")  # fmt: skip
 
 
 def test_verify_names_an_event_whose_data_is_no_longer_json(tmp_path: Path, root: Path) -> None:

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "export": ("report", "export", "Write a run's record as a bundle that verifies offline."),
     "improve": ("improve", "improve", "Add, close or list a run's improvement items."),
     "notify": ("notify", "notify", "Page routes: list, test, show deliveries, flush the outbox."),
+    "key": ("key", "key", "Make the signing key; sign a run's head by hand."),
 }
 
 

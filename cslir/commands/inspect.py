@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -52,26 +54,62 @@ def status(ctx: click.Context, run_id: str, as_json: bool, watch: bool, as_: str
         time.sleep(1.0)
 
 
+key_option = click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The organisation's public key (default: verify_key in cslir.yaml, if any).",
+)
+
+
 @click.command()
 @click.argument("target", metavar="RUN|BUNDLE.zip")
+@key_option
+@click.option(
+    "--head",
+    "heads",
+    multiple=True,
+    metavar="HASH",
+    help="A chain head a witness holds (the audit route's copy): it must still be in the chain.",
+)
 @click.pass_context
-def verify(ctx: click.Context, target: str) -> int:
-    """Recompute RUN's hash chain: exit 0 and the head hash, or 1 naming the first bad event.
+def verify(ctx: click.Context, target: str, key_path: Path | None, heads: tuple[str, ...]) -> int:
+    """Recompute RUN's hash chain and check its signed checkpoints: exit 0 saying what that
+    proves, or 1 naming each problem.
 
     Given a .zip from `cslir export`, check the bundle offline instead (no store needed)."""
-    from cslir.engine.events import verify_chain
+    from cslir.trust.verify import check_events, check_run_row
 
     if target.lower().endswith(".zip"):
-        from pathlib import Path
-
         from cslir.commands.report import verify_bundle
 
-        return verify_bundle(Path(target))
+        return verify_bundle(Path(target), verify_key(ctx, key_path), heads)
     app = make_app(ctx, None)
     run_id = app.store.resolve_run(target)
-    report = verify_chain(app.store.iter_events(run_id))
-    if report.ok:
-        click.echo(f"{run_id}: {report.count} events, chain intact; head {report.head}")
+    key = verify_key(ctx, key_path, app.settings.verify_key)
+    verdict = check_events(app.store.iter_events(run_id), key, heads)
+    rows = app.store.runs(run_id)
+    opened = next(iter(app.store.iter_events(run_id)), None)
+    verdict.problems += check_run_row(rows[0] if rows else None, opened)
+    if verdict.ok:
+        click.echo(f"{run_id}: {verdict.count} events, chain intact; head {verdict.head}")
+        click.echo(verdict.proof())
         return 0
-    click.echo(f"{run_id}: verification FAILED: {report.reason}", err=True)
+    for problem in verdict.problems:
+        click.echo(f"{run_id}: {problem}", err=True)
+    count = len(verdict.problems)
+    click.echo(f"{run_id}: verification FAILED ({count} problem{'s' * (count != 1)})", err=True)
     return 1
+
+
+def verify_key(ctx: click.Context, given: Path | None, configured: Path | None = None) -> Any:
+    """The public key: ``--key``, else cslir.yaml's ``verify_key`` (read only if needed)."""
+    from cslir.trust.keys import load_verify_key
+
+    if given is None and configured is None:
+        from cslir.commands.cli import ctx_options
+        from cslir.opsrepo.settings import load_settings
+
+        configured = load_settings(ctx_options(ctx).get("root")).verify_key
+    path = given or configured
+    return load_verify_key(path) if path is not None else None

@@ -85,11 +85,12 @@ def report(ctx: click.Context, run_id: str, fmt: str, output: Path | None, lang:
 @click.argument("run_id", metavar="RUN")
 @output_option("The bundle to write (default: RUN.zip here).")
 @lang_option
-@template_option
 @click.pass_context
-def export(ctx: click.Context, run_id: str, output: Path | None, lang: str | None,
-           template_dir: Path | None) -> None:  # fmt: skip
-    """Write RUN's record as one zip: reports, events, evidence and a manifest of hashes."""
+def export(ctx: click.Context, run_id: str, output: Path | None, lang: str | None) -> None:
+    """Write RUN's record as one zip: reports, events, evidence and a manifest of hashes.
+
+    The reports use cslir's own templates, so that `cslir verify` can render them again from the
+    events and prove they say what the events say."""
     from cslir.report.bundle import export_bundle
     from cslir.report.render import render
 
@@ -104,9 +105,9 @@ def export(ctx: click.Context, run_id: str, output: Path | None, lang: str | Non
         lambda: app.store.iter_events(run),
         Path(app.store.path).parent / "evidence",
         out,
-        lambda fmt, write: render(data, fmt, write, template_dir=template_dir),
+        lambda fmt, write: render(data, fmt, write),
         last_seq=data["chain"]["events"],
-        as_of=data["as_of"],
+        rendered=data,
     )
     evidence = sum(1 for name in manifest["files"] if name.startswith("evidence/"))
     click.echo(f"{out}: run {run}, {manifest['events']} events, {evidence} evidence files;"
@@ -114,16 +115,18 @@ def export(ctx: click.Context, run_id: str, output: Path | None, lang: str | Non
     click.echo(f"check it anywhere with: cslir verify {out}")
 
 
-def verify_bundle(path: Path) -> int:
+def verify_bundle(path: Path, key: Any, heads: tuple[str, ...] = ()) -> int:
     """``cslir verify bundle.zip``: every problem on its own line and exit 1, else the head."""
-    from cslir.report.bundle import check_bundle
+    from cslir.report.bundlecheck import check_bundle
 
     if not path.is_file():
         raise click.UsageError(f"no bundle {path}")
-    result = check_bundle(path)
+    result = check_bundle(path, key, heads)
     if result.ok:
         click.echo(f"{path}: run {result.run}, {result.events} events, {result.evidence} evidence"
                    f" files; every file matches; chain intact; head {result.head}")  # fmt: skip
+        if result.verdict is not None:
+            click.echo(result.verdict.proof())
         return 0
     for problem in result.problems:
         click.echo(problem, err=True)

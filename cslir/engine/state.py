@@ -108,6 +108,10 @@ class RunState:
     last_seq: int = 0
     head: str = ""
     last_at: datetime | None = None
+    # trust: the last milestone, the last signed checkpoint, the last milestone witnessed
+    milestone_seq: int = 0
+    checkpoint_seq: int = 0
+    witness_seq: int = 0
     # kept up to date by advance(), so that asking "what is ready" or "is every step finished"
     # does not walk every step of a long playbook
     unfinished: set[str] = field(default_factory=set)
@@ -213,6 +217,10 @@ def _apply_to_run(state: RunState, step: StepState | None, e: Event, at: datetim
         state.notes.append(e)
     elif t.startswith("notify."):
         state.notifications.append(e)
+        if t == "notify.requested" and d.get("reason") == "witness":
+            state.witness_seq = int(d.get("seq") or 0)
+    elif t == "checkpoint.signed":
+        state.checkpoint_seq = e.seq
     elif t == "clock.warned":
         for w in d.get("covers") or [d["warn"]]:
             state.warned.add((d["clock"], w))
@@ -314,6 +322,7 @@ def fold(events: Iterable[Event], playbook: Playbook | PlaybookOf) -> RunState:
         last_seq=first.seq,
         head=first.hash,
         last_at=opened,
+        milestone_seq=first.seq,
     )
     return _advance(state, it, everything=True)
 
@@ -343,7 +352,28 @@ def _advance(state: RunState, events: Iterable[Event], *, everything: bool) -> R
             everything = True
         elif what is not None:
             touched.add(what)
+        if milestone(state, e):
+            state.milestone_seq = e.seq
         state.last_seq, state.head, state.last_at = e.seq, e.hash, at
     if everything or touched:
         _statuses(state, None if everything else touched)
     return state
+
+
+MILESTONES = frozenset(
+    {"run.opened", "decision.made", "approval.granted", "clock.missed", "run.closed"}
+)
+
+
+def milestone(state: RunState, e: Event) -> bool:
+    """Whether ``e`` is a milestone: the record is signed and witnessed after each.
+
+    The run's opening and closure, a decision, an approval, a missed deadline, and a step that
+    stops a legal clock finishing (the report it files is what a regulator asks about).
+    """
+    if e.type in MILESTONES:
+        return True
+    if e.type in ("step.done", "step.skipped"):
+        step = state.index.step.get(str(e.data.get("step", "")))
+        return step is not None and bool(step.stops)
+    return False

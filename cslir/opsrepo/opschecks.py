@@ -149,6 +149,15 @@ def check_settings(data: Mapping[str, Any], all_routes: set[str], report: Report
                     False,
                     "error",
                 )
+    key = data.get("signing_key")
+    if isinstance(key, str) and not ENV_REF.fullmatch(key.strip()):
+        report(
+            ("signing_key",),
+            "signing_key is written out literally; the private key must stay outside the ops"
+            " repo: use a reference such as ${env:CSLIR_SIGNING_KEY} (its PEM, or a path to it)",
+            False,
+            "error",
+        )
 
 
 def _cron_problem(expression: str) -> str | None:

@@ -295,7 +295,21 @@ SETTINGS = Obj(
         "timezone": Str(description="IANA time zone for display, e.g. Asia/Shanghai."),
         "language": Str(LANG, "is not a language code such as en or zh"),
         "responders": MapOf(Obj("responder", {"roles": ListOf(ident()), "name": Str()})),
-        "routes": Obj("default routes", {"escalate": ident(), "audit": ident()}),
+        "routes": Obj(
+            "default routes",
+            {
+                "escalate": ident("Paged on a clock's warnings and miss when it names none."),
+                "audit": ident("Sent the run, seq and chain head at each milestone (a witness)."),
+            },
+        ),
+        "signing_key": Str(
+            description="The organisation's Ed25519 private key (PEM, or a path to it), as a"
+            " secret reference such as ${env:CSLIR_SIGNING_KEY}: signs checkpoints."
+        ),
+        "verify_key": Str(
+            description="Path of the public key, relative to the ops root: `cslir verify` checks"
+            " checkpoints with it."
+        ),
         "role_routes": MapOf(
             ident(),
             key_pattern=ID,

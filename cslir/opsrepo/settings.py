@@ -35,6 +35,8 @@ class Settings:
     responders: Mapping[str, Any] = field(default_factory=dict)
     routes: Mapping[str, str] = field(default_factory=dict)
     role_routes: Mapping[str, str] = field(default_factory=dict)  # role -> route for approvals
+    signing_key: str | None = None  # a secret reference to the private key (PEM or its path)
+    verify_key: Path | None = None  # the public key file
 
 
 def load_settings(
@@ -69,4 +71,11 @@ def load_settings(
         responders=data.get("responders") or {},
         routes=data.get("routes") or {},
         role_routes=data.get("role_routes") or {},
+        signing_key=_text(data, "signing_key"),
+        verify_key=root / data["verify_key"] if _text(data, "verify_key") else None,
     )
+
+
+def _text(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None

@@ -1,30 +1,31 @@
 """Bundles: a run's whole record in one zip that ``cslir verify bundle.zip`` checks offline.
 
-    manifest.json                 bundle_version, run, events, chain_head, and the sha256 and
+    manifest.json                 bundle_version, run, events, chain_head, how the reports
+                                  were rendered (lang, timezone, as_of), and the sha256 and
                                   size of every other file
     report.md, .html, .json       the after-action record in each format
     events.jsonl                  every event, ``Event.to_json()``, one per line in seq order
     evidence/<sha256>             each evidence file under its own hash
 
-A bundle proves itself against the chain head: evidence files are named by their hash, every
-event's hash covers the one before, and the manifest names the head. Anyone who changes a file
-must change the manifest too, and the head then differs from the one recorded elsewhere (in a
-report already handed over, a ticket, an email). Verification reads the zip as it stands and
-never extracts it, so hostile member names cannot write anywhere.
+Every file is bound to the chain: the events by their hashes up to the head the manifest names,
+each evidence file by its name (its sha256) and the event that added it (a file no event added
+is refused), and each report by rendering it again from the bundled events with the recorded
+language, time zone and time, byte for byte (``bundlecheck``). So a changed report cannot be
+re-hashed into the manifest and pass: it would have to follow from changed events, and those
+change the head (and break the signed checkpoints, where the run has a key). Verification reads
+the zip as it stands and never extracts it, so hostile member names cannot write anywhere.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from itertools import takewhile
 from pathlib import Path
 from typing import IO, Any
@@ -33,7 +34,7 @@ from cslir.base.errors import InvalidInput, NotFound, VerificationFailed
 from cslir.base.files import staged
 from cslir.engine.events import Event, parse_at, verify_chain
 
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2
 MANIFEST = "manifest.json"
 EVENTS = "events.jsonl"
 REPORTS = {"md": "report.md", "html": "report.html", "json": "report.json"}
@@ -104,14 +105,16 @@ def export_bundle(
     out: Path,
     render: Callable[[str, Callable[[str], object]], None],
     last_seq: int,
-    as_of: str,
+    rendered: Mapping[str, str],
 ) -> dict[str, Any]:
     """Write the bundle of the events ``source()`` yields, up to ``last_seq``; return its manifest.
 
-    ``render(fmt, write)`` writes the report in one format. The zip is written beside ``out``
-    and moved into place only when complete, and its times are the report's, so the same
-    record always makes the same bundle.
+    ``render(fmt, write)`` writes the report in one format with cslir's own templates;
+    ``rendered`` says how (``lang``, ``timezone``, ``as_of``), so that verify can render it
+    again. The zip is written owner-only beside ``out`` and moved into place only when
+    complete, and its times are the report's, so the same record always makes the same bundle.
     """
+    as_of = rendered["as_of"]
 
     def events() -> Iterator[Event]:
         return takewhile(lambda e: e.seq <= last_seq, source())
@@ -140,6 +143,7 @@ def export_bundle(
                 "events": chain.count,
                 "chain_head": chain.head,
                 "as_of": as_of,
+                "report": {k: rendered[k] for k in ("lang", "timezone", "as_of")},
                 "files": dict(sorted(w.files.items())),
             }
             text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
@@ -183,159 +187,3 @@ def _copy_evidence(w: _Writer, evidence_dir: Path, sha: str, seq: int) -> None:
         raise VerificationFailed(
             f"evidence {path} no longer matches its sha256 (event {seq}); nothing exported"
         )
-
-
-# -- checking ------------------------------------------------------------------------------------
-
-
-@dataclass
-class BundleCheck:
-    """What ``check_bundle`` found: ``problems`` name each file or event that does not match."""
-
-    run: str = ""
-    head: str = ""
-    events: int = 0
-    evidence: int = 0
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def check_bundle(path: Path) -> BundleCheck:
-    """Check a bundle offline. A file that is not a bundle at all raises InvalidInput."""
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
-        reason = "not a zip file" if isinstance(e, zipfile.BadZipFile) else e.strerror
-        raise InvalidInput(f"{path}: {reason}; a bundle is the zip `cslir export` writes") from None
-    with zf:
-        manifest = _manifest(zf, path)
-        out = BundleCheck(run=manifest["run"], head=manifest["chain_head"])
-        _check_files(zf, manifest["files"], out)
-        _check_events(zf, manifest, out)
-    return out
-
-
-def _manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
-    try:
-        info = zf.getinfo(MANIFEST)
-    except KeyError:
-        raise InvalidInput(f"{path}: no {MANIFEST}; not a bundle from `cslir export`") from None
-    if info.file_size > MANIFEST_LIMIT:
-        raise InvalidInput(f"{path}: {MANIFEST} is too large to be a cslir manifest")
-    try:
-        data = json.loads(zf.read(info).decode("utf-8"))
-    except _READ_ERRORS as e:
-        raise InvalidInput(f"{path}: {MANIFEST} cannot be read from the zip ({e})") from None
-    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
-        raise InvalidInput(f"{path}: {MANIFEST} is not valid JSON ({e})") from None
-    fault = _manifest_fault(data)
-    if fault:
-        raise InvalidInput(f"{path}: {MANIFEST} {fault}")
-    return dict(data)
-
-
-def _manifest_fault(data: Any) -> str | None:
-    if not isinstance(data, dict):
-        return "is not a JSON object"
-    if data.get("bundle_version") != BUNDLE_VERSION:
-        return f"has bundle_version {data.get('bundle_version')!r}; this cslir reads version 1"
-    for key, kind in (("run", str), ("chain_head", str), ("events", int), ("files", dict)):
-        if not isinstance(data.get(key), kind):
-            return f"has no valid '{key}'"
-    for name, entry in data["files"].items():
-        ok = isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
-        if not ok or not _HEX64.fullmatch(entry["sha256"]):
-            return f"has no valid sha256 for '{name}'"
-    return None
-
-
-def _digest(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
-    sha = hashlib.sha256()
-    with zf.open(info) as f:
-        while chunk := f.read(1 << 20):
-            sha.update(chunk)
-    return sha.hexdigest()
-
-
-def _check_files(zf: zipfile.ZipFile, listed: dict[str, Any], out: BundleCheck) -> None:
-    members: dict[str, zipfile.ZipInfo] = {}
-    for info in zf.infolist():
-        if info.is_dir():
-            continue
-        if info.filename in members:
-            out.problems.append(f"{info.filename}: appears more than once in the zip")
-        members[info.filename] = info
-    for name in sorted(set(listed) | set(REQUIRED)):
-        if name not in members:
-            why = " (the manifest lists it)" if name in listed else ""
-            out.problems.append(f"{name}: missing from the bundle{why}")
-            continue
-        if name not in listed:
-            continue  # a required file the manifest leaves out: named below
-        try:
-            actual = _digest(zf, members[name])
-        except _READ_ERRORS as e:
-            out.problems.append(f"{name}: cannot be read from the zip ({e})")
-            continue
-        m = EVIDENCE.fullmatch(name)
-        if m:
-            out.evidence += 1
-        if m and actual != m[1]:
-            out.problems.append(f"{name}: content does not match its sha256")
-        elif actual != listed[name]["sha256"]:
-            out.problems.append(f"{name}: sha256 does not match the manifest")
-    for name in sorted(set(members) - set(listed) - {MANIFEST}):
-        out.problems.append(f"{name}: not in the manifest")
-
-
-def _check_events(zf: zipfile.ZipFile, manifest: dict[str, Any], out: BundleCheck) -> None:
-    try:
-        info = zf.getinfo(EVENTS)
-    except KeyError:
-        return  # already named as missing
-    faults: list[str] = []
-    refs: dict[str, int] = {}
-    try:
-        with zf.open(info) as raw:
-            report = verify_chain(_read_events(raw, faults, refs))
-    except _READ_ERRORS as e:
-        out.problems.append(f"{EVENTS}: cannot be read from the zip ({e})")
-        return
-    out.events = report.count
-    if faults:
-        out.problems += faults
-    elif not report.ok:
-        out.problems.append(f"{EVENTS}: {report.reason}")
-    elif report.head != manifest["chain_head"]:
-        out.problems.append(
-            f"{EVENTS}: chain head {report.head} is not the manifest's {manifest['chain_head']}"
-        )
-    for sha, seq in sorted(refs.items(), key=lambda kv: kv[1]):
-        name = f"evidence/{sha}"
-        if name not in manifest["files"] and name not in zf.namelist():
-            out.problems.append(f"{name}: missing from the bundle (event {seq} added it)")
-
-
-def _read_events(raw: IO[bytes], faults: list[str], refs: dict[str, int]) -> Iterator[Event]:
-    text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
-    lineno = 0
-    try:
-        for lineno, line in enumerate(text, start=1):  # noqa: B007 (lineno is read below)
-            if not line.strip():
-                continue
-            data = json.loads(line)
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-            event = Event.from_json(data)
-            sha = event.data.get("sha256") if event.type == "evidence.added" else None
-            if isinstance(sha, str) and _HEX64.fullmatch(sha):
-                refs.setdefault(sha, event.seq)
-            yield event
-    except UnicodeDecodeError:
-        faults.append(f"{EVENTS}: line {lineno + 1} is not UTF-8 text")
-    except (ValueError, InvalidInput) as e:
-        reason = e.message if isinstance(e, InvalidInput) else str(e)
-        faults.append(f"{EVENTS}: line {lineno} is not an event ({reason})")

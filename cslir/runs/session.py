@@ -25,7 +25,9 @@ from cslir.engine.model import Playbook, localize
 from cslir.engine.state import RunState, advance, fold, input_values
 from cslir.engine.templating import TemplateProblem, render
 from cslir.opsrepo.snapshot import playbook_from_opening
+from cslir.runs.sealing import seal_milestones, unsealed
 from cslir.store.sqlite import SeqConflict, Store
+from cslir.trust.keys import SigningKey
 
 Now = Callable[[], datetime]
 SYSTEM = "cslir"  # the actor of what cslir records by itself (clock alerts, timers)
@@ -94,7 +96,20 @@ class RunCore:
     _: KW_ONLY
     now: Now = utcnow
     on_notify: Callable[[Event], None] | None = None
+    # cslir.yaml's default routes: `escalate` for clocks that name none, `audit` witnesses
+    routes: Mapping[str, str] = field(default_factory=dict)
+    signer: SigningKey | None = None  # the organisation key: signs the head at milestones
+    sealing: bool = field(default=False, init=False, repr=False)
+    wrote: bool = field(default=False, init=False, repr=False)  # recorded anything (signed at end)
     _state: RunState | None = field(default=None, init=False, repr=False)
+
+    @property
+    def escalate_route(self) -> str | None:
+        return self.routes.get("escalate")
+
+    @property
+    def audit_route(self) -> str | None:
+        return self.routes.get("audit")
 
     # -- state -------------------------------------------------------------------------------
 
@@ -126,6 +141,7 @@ class RunCore:
                     time.sleep(random.uniform(0, min(0.05, 0.0005 * 2**attempt)))
                 continue
             advance(st, events)  # our own events, as stored: no need to read them back
+            self.wrote = True
             for e in events:
                 if e.type == "notify.requested" and self.on_notify:
                     self.on_notify(e)
@@ -137,6 +153,8 @@ class RunCore:
         # checked on the state just advanced first: closing is rare, reading again is not free
         if self._state is not None and actions.maybe_close(self._state):
             self.record(actions.maybe_close, actor=SYSTEM)
+        if self._state is not None and unsealed(self, self._state):
+            seal_milestones(self)
 
     # -- context for templates ---------------------------------------------------------------
 
@@ -192,14 +210,18 @@ class RunCore:
         def build(st: RunState) -> actions.Events:
             return [*self._alerts(st), *actions.timers(st, self.now())] or actions.maybe_close(st)
 
-        return self.record(build, actor=SYSTEM)
+        events = self.record(build, actor=SYSTEM)
+        if not events and unsealed(self, self.state()):  # e.g. a run just opened
+            events = seal_milestones(self)
+        return events
 
     def _alerts(self, st: RunState) -> actions.Events:
         items: actions.Events = []
         for kind, data in due_alerts(st, self.now()):
             items.append((kind, data))
             clock = st.playbook.clocks[data["clock"]]
-            if clock.escalate:
+            escalate = clock.escalate or self.escalate_route
+            if escalate:
                 what = "missed" if kind == "clock.missed" else f"due in under {data['warn']}"
                 provisional = (
                     f"; provisional: {data['provisional']}" if data.get("provisional") else ""
@@ -215,7 +237,7 @@ class RunCore:
                     (
                         "notify.requested",
                         {
-                            "route": clock.escalate,
+                            "route": escalate,
                             "message": message,
                             "reason": kind,
                             "clock": clock.id,

@@ -402,13 +402,15 @@ class Store:
         rows = self._read("SELECT max(seq) FROM events WHERE run = ?", (run_id,))
         return int(rows[0][0] or 0)
 
-    def runs(self) -> list[RunRow]:
-        """Every run, oldest first, with where its log has got to."""
+    def runs(self, run_id: str | None = None) -> list[RunRow]:
+        """Every run (or the one named), oldest first, with where its log has got to."""
+        where, params = (" WHERE r.id = ?", (run_id,)) if run_id is not None else ("", ())
         rows = self._read(
             "SELECT r.id, r.playbook_id, r.title, r.mode, r.created_at,"
             " e.seq AS last_seq, e.at AS last_at FROM runs r JOIN events e ON e.run = r.id"
-            " AND e.seq = (SELECT max(seq) FROM events WHERE run = r.id)"
-            " ORDER BY r.created_at, r.id"
+            f" AND e.seq = (SELECT max(seq) FROM events WHERE run = r.id){where}"
+            " ORDER BY r.created_at, r.id",
+            params,
         )
         return [RunRow(**dict(row)) for row in rows]
 
