@@ -55,7 +55,7 @@ def test_status_json_has_every_step_and_clock_with_exact_keys(tmp_path: Path, ro
     status = json.loads(done.stdout)
     assert list(status) == [
         "run", "playbook", "title", "mode", "opened_at", "closed_at", "closed", "paused",
-        "last_seq", "head", "inputs", "steps", "clocks",
+        "last_seq", "head", "inputs", "steps", "clocks", "pages",
     ]  # fmt: skip
     assert (status["run"], status["playbook"], status["closed"], status["opened_at"]) == (
         A, "walk", False, "2026-11-28T01:00:00.000000Z")  # fmt: skip

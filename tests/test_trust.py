@@ -346,6 +346,7 @@ routes:
   audit-hook:
     channel: webhook
     url: ${env:AUDIT_URL}
+    secret: ${env:CSLIR_TEST_HOOK_SECRET}
 """
 
 

@@ -6,12 +6,12 @@ import os
 
 import click
 
-from cslir.commands.app import make_app
+from cslir.commands.app import App, as_option, make_app
 
 
 @click.group()
 def notify() -> None:
-    """Page routes: list them, test one, show deliveries, deliver what is pending."""
+    """Page routes: list them, test one, show deliveries, deliver what is pending, retry."""
 
 
 @notify.command()
@@ -56,12 +56,34 @@ def status(ctx: click.Context, run_id: str | None) -> None:
 @click.pass_context
 def flush(ctx: click.Context) -> int:
     """Deliver what is pending, waiting for retries; exit 1 if anything fails."""
+    return _deliver(make_app(ctx, None))
+
+
+@notify.command()
+@click.argument("delivery", metavar="[ID]", type=int, required=False)
+@click.option("--run", "run_id", metavar="RUN", help="Every failed delivery of this run.")
+@as_option
+@click.pass_context
+def retry(ctx: click.Context, delivery: int | None, run_id: str | None, as_: str | None) -> int:
+    """Send failed deliveries again (delivery ID, a run's, or all) with a fresh retry budget."""
+    from cslir.notify.service import retry_failed
+
+    app = make_app(ctx, as_)
+    ids = retry_failed(app.store, app.actor, delivery=delivery, run=run_id)
+    if not ids:
+        click.echo("no failed deliveries to send again")
+        return 0
+    click.echo(f"sending again: {', '.join(f'#{i}' for i in ids)}")
+    return _deliver(app)
+
+
+def _deliver(app: App) -> int:
     from cslir.notify.policy import policy_from_env
     from cslir.notify.service import describe_result, flush
 
-    app = make_app(ctx, None)
     report = flush(app.settings, os.environ, policy_from_env(os.environ),
-                   lambda result: click.echo(describe_result(result)))  # fmt: skip
+                   lambda result: click.echo(describe_result(result)),
+                   on_progress=click.echo)  # fmt: skip
     delivered = sum(r.status == "delivered" for r in report.results)
     failed = len(report.results) - delivered
     click.echo(f"{delivered} delivered, {failed} failed, {report.left} still pending")

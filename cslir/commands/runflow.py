@@ -85,6 +85,19 @@ def continue_run(
     return _go(app, session, term, ans, auto=auto, role=role, environ=environ, joining=joining)
 
 
+def _pages_told(app: App, run_id: str, term: Term, rc: int) -> int:
+    """Without a terminal nobody sees a page fail: say so on the last line, and exit 1 if one
+    failed (one still pending is said, not failed: flush or the next process sends it)."""
+    from cslir.notify.hook import stop_workers
+    from cslir.notify.service import undelivered
+
+    stop_workers()  # the worker's grace first: what it sends now is not undelivered
+    line, failed = undelivered(app.store, run_id)
+    if line:
+        term.say(line, "red")
+    return rc or int(failed)
+
+
 def _go(
     app: App,
     session: RunSession,
@@ -98,8 +111,9 @@ def _go(
 ) -> int:
     if auto or ans is not None or not term.interactive:
         try:
-            return drive(session, ans, auto=auto, root=app.settings.root, environ=environ,
-                         say=term.say)  # fmt: skip
+            rc = drive(session, ans, auto=auto, root=app.settings.root, environ=environ,
+                       say=term.say)  # fmt: skip
+            return _pages_told(app, session.run_id, term, rc)
         except KeyboardInterrupt:
             session.record(partial(actions.pause, reason="interrupted"))
             raise Interrupted(paused_message(session.run_id)) from None

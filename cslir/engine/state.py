@@ -112,6 +112,8 @@ class RunState:
     milestone_seq: int = 0
     checkpoint_seq: int = 0
     witness_seq: int = 0
+    # each page (by its notify.requested seq): route, step, status (pending|delivered|failed)
+    pages: dict[int, dict[str, Any]] = field(default_factory=dict)
     # kept up to date by advance(), so that asking "what is ready" or "is every step finished"
     # does not walk every step of a long playbook
     unfinished: set[str] = field(default_factory=set)
@@ -217,8 +219,7 @@ def _apply_to_run(state: RunState, step: StepState | None, e: Event, at: datetim
         state.notes.append(e)
     elif t.startswith("notify."):
         state.notifications.append(e)
-        if t == "notify.requested" and d.get("reason") == "witness":
-            state.witness_seq = int(d.get("seq") or 0)
+        _page(state, e)
     elif t == "checkpoint.signed":
         state.checkpoint_seq = e.seq
     elif t == "clock.warned":
@@ -232,6 +233,24 @@ def _apply_to_run(state: RunState, step: StepState | None, e: Event, at: datetim
         state.paused = False
     elif t == "run.closed":
         state.closed_at = at
+
+
+def _page(state: RunState, e: Event) -> None:
+    """Keep each page's delivery status: a failed page must never pass for a sent one."""
+    d = e.data
+    if e.type == "notify.requested":
+        if d.get("reason") == "witness":
+            state.witness_seq = int(d.get("seq") or 0)
+        state.pages[e.seq] = {"route": d.get("route"), "step": d.get("step"),
+                              "status": "pending", "detail": None}  # fmt: skip
+        return
+    page = state.pages.get(d.get("request_seq"))  # type: ignore[arg-type]
+    if page is None or d.get("event") == "resolve":
+        return
+    if e.type in ("notify.delivered", "notify.failed"):
+        page["status"], page["detail"] = e.type.split(".")[1], d.get("detail")
+    elif e.type == "notify.retried":
+        page["status"], page["detail"] = "pending", None
 
 
 INPUTS = "\0inputs"  # _apply's answer when the inputs changed: every condition may change

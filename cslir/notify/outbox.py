@@ -43,6 +43,7 @@ from cslir.store.sqlite import Store
 
 RECONCILE_BATCH = 200
 LEASE_SAFETY = 5.0  # seconds: a held delivery goes back to the queue this long before its lease
+STOP_SLACK = 0.5  # seconds past the deadline an attempt under way may take to finish
 
 
 class Outbox:
@@ -77,7 +78,9 @@ class Outbox:
         # What this process asked for (its events, their fallbacks and resolves): at exit it
         # waits for these only, so a short command never waits on someone else's dead endpoint.
         self._owed_events: set[tuple[str, int]] = set()
+        self._unqueued: dict[tuple[str, int], Event] = {}  # ours, not yet given a delivery
         self._owed: set[int] = set()
+        self._owed_open: set[int] = set()  # of those, the ones not settled yet
         self.owed_only = False  # set when the process is ending
         self._open: list[dict[str, Any]] = []
         self._limiter = RateLimiter()
@@ -95,6 +98,7 @@ class Outbox:
         """
         if event is not None:
             self._owed_events.add((event.run, event.seq))
+            self._unqueued[(event.run, event.seq)] = event
         self._reconcile_soon = True
         if event is None:
             self._resolve_soon = True
@@ -166,6 +170,20 @@ class Outbox:
         """Open deliveries that matter now and are not being sent by this worker."""
         return [r for r in self._open if r["id"] not in self._inflight and self._counts(r["id"])]
 
+    def progress(self) -> str:
+        """What this worker is waiting on, for a person watching ``cslir notify flush``."""
+        now = self.clock()
+        under_way = [
+            f"#{job.delivery['id']} to {job.route.name} for"
+            f" {format_span((now - job.started).total_seconds()) if job.started else '0s'}"
+            for job in self._inflight.values()
+        ]
+        waiting = sum(1 for row in self._waiting())
+        return (
+            f"still sending: {len(under_way)} attempt(s) under way"
+            f"{' (' + ', '.join(under_way) + ')' if under_way else ''}, {waiting} waiting"
+        )
+
     @property
     def store(self) -> Store:
         if self._store is None:
@@ -209,23 +227,25 @@ class Outbox:
         facts = self._facts
         assert facts is not None
         self._reconcile_soon = False  # before the query: news arriving during it sets it again
+        # This process's own requests first: however many older ones wait in the store, what
+        # this process asked for is queued (and so sent) before it ends.
+        ours = [self._unqueued.pop(k) for k in list(self._unqueued)]
         batch = self.queue.unqueued_events("notify.requested", RECONCILE_BATCH)
         if len(batch) == RECONCILE_BATCH:
             self._reconcile_soon = True  # more next cycle
-        for event in batch:
-            planned = plan_request(
-                event,
-                routes=self.routes.current(),
-                drill=facts.drill(event.run),
-                stoppers=partial(facts.stoppers, event.run),
-            )
-            row = self.queue.enqueue_delivery(
-                event.run, event.seq, planned.route, planned.payload, planned.key, now
-            )
+        mine = {(e.run, e.seq) for e in ours}
+        events = [*ours, *(e for e in batch if (e.run, e.seq) not in mine)]
+        items = []
+        for e in events:
+            p = plan_request(e, routes=self.routes.current(), drill=facts.drill(e.run),
+                             stoppers=partial(facts.stoppers, e.run))  # fmt: skip
+            items.append((e.run, e.seq, p.route, p.payload, p.key, now))
+        rows = self.queue.enqueue_deliveries(items)
+        for event, row in zip(events, rows, strict=True):
             if (event.run, event.seq) in self._owed_events or (
                 event.data.get("fallback_of") in self._owed
             ):
-                self._owed.add(row)
+                self._owe(row)
             age = (now - parse_at(event.at)).total_seconds()
             if age > self.policy.max_age:
                 note = f"requested {format_span(age)} before any worker saw it; not sent"
@@ -245,7 +265,11 @@ class Outbox:
                 payload = resolve_payload(trigger["payload"])
                 row = self.queue.enqueue_delivery(run, closed, trigger["route"], payload, key, now)
                 if trigger["id"] in self._owed:
-                    self._owed.add(row)
+                    self._owe(row)
+
+    def _owe(self, delivery: int) -> None:
+        self._owed.add(delivery)
+        self._owed_open.add(delivery)
 
     def _release_dead_claims(self) -> None:
         leased = [r for r in self.queue.open_delivery_times() if r["status"] == "delivering"]
@@ -264,11 +288,13 @@ class Outbox:
         room = self.policy.senders - len(self._inflight)
         if room <= 0:
             return False
-        claimed = self.queue.claim_due_deliveries(format_at(now), self.id, self._lease(), room)
+        # What this process owes goes first, and at the end only that: older deliveries due in
+        # the store must never crowd out the pages of the run that is finishing.
+        claimed = self.queue.claim_due_deliveries(
+            format_at(now), self.id, self._lease(), room, first=self._owed_open,
+            only=self._owed_open if self.owed_only else None,
+        )  # fmt: skip
         for row in claimed:
-            if self.owed_only and row["id"] not in self._owed:  # ending: not ours to wait for
-                self._requeue(row, parse_at(row["next_attempt_at"]))
-                continue
             try:
                 route = self.routes.get(row["route"])
             except CslirError as e:  # unknown route, broken file: nothing to send to
@@ -341,6 +367,7 @@ class Outbox:
                 worker=self.id, first_attempt_at=verdict.first,
             )  # fmt: skip
             return
+        self._owed_open.discard(row["id"])
         fallback = self._fallback(row) if verdict.status == "failed" else None
         events = outcome_events(row, verdict, fallback, now)
         settled = self.queue.finish_delivery(
@@ -379,13 +406,41 @@ class Outbox:
             self._senders.close()
         if self._store is not None:
             try:
-                # Attempts still in flight are abandoned: the next worker sends them again,
-                # under the same idempotency key.
-                self._collect()
+                self._settle_inflight()
                 self._store.outbox.release_deliveries(self.id)
             finally:
                 self._store.close()
                 self._store = None
+
+    def _settle_inflight(self) -> None:
+        """Record what the senders finish in a short slack; count the rest as attempts made.
+
+        An attempt still in flight is abandoned: the next worker sends it again under the same
+        idempotency key. It counts (attempts, and the budget from its start), so that a process
+        ending mid-attempt, again and again, never restarts the retry budget.
+        """
+        end = time.monotonic() + STOP_SLACK
+        while self._inflight and (left := end - time.monotonic()) > 0:
+            try:
+                job = self._finished.get(timeout=left)
+            except queue.Empty:
+                break
+            self._finished.put(job)
+            self._collect()
+        self._collect()
+        now = self.clock()
+        for job in list(self._inflight.values()):
+            row = job.delivery
+            attempts = row["attempts"] + 1
+            note = (
+                f"attempt {attempts} was under way when its cslir process ended; its outcome is"
+                " unknown, so it is sent again (same idempotency key)"
+            )
+            self.queue.finish_delivery(
+                row["id"], "pending", attempts, now, note, worker=self.id,
+                first_attempt_at=row["first_attempt_at"] or job.started or now,
+            )  # fmt: skip
+        self._inflight.clear()
 
 
 def _when(row: Mapping[str, Any]) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from cslir.base.timefmt import utcnow
+from cslir.base.errors import NotFound
 from cslir.engine.events import parse_at
 from cslir.notify.attempt import Attempt, all_secrets, attempt
 from cslir.notify.outbox import Outbox
@@ -26,6 +27,7 @@ from cslir.store.sqlite import Store
 
 TEST_TEXT = "A test message from cslir (`cslir notify test {route}`); no action is needed."
 FLUSH_SLACK = 5.0  # seconds beyond budget + longest timeout before flush stops waiting
+PROGRESS_EVERY = 5.0  # seconds between flush's "still sending" lines
 
 
 @dataclass(frozen=True)
@@ -150,9 +152,22 @@ def flush(
     environ: Mapping[str, str],
     policy: Policy,
     on_result: Callable[[Result], None] | None = None,
+    on_progress: Callable[[str], None] | None = None,
+    every: float = PROGRESS_EVERY,
 ) -> FlushReport:
-    """Deliver everything pending, waiting out retries within the budget."""
+    """Deliver everything pending, waiting out retries within the budget; every ``every``
+    seconds of waiting, say what it waits on (a hanging endpoint is not silence)."""
     results: list[Result] = []
+    said = time.monotonic()
+
+    def until(ob: Outbox) -> bool:
+        nonlocal said
+        if ob.settled():
+            return True
+        if on_progress is not None and time.monotonic() - said >= every:
+            said = time.monotonic()
+            on_progress(ob.progress())
+        return False
 
     def heard(result: Result) -> None:
         results.append(result)
@@ -163,10 +178,40 @@ def flush(
     outbox = Outbox(settings.store, book, environ=environ, policy=policy, on_outcome=heard)
     longest = max((r.timeout for r in book.current().routes.values()), default=0.0)
     deadline = time.monotonic() + policy.budget + longest + FLUSH_SLACK
-    outbox.run(lambda ob: ob.settled(), deadline)
+    outbox.run(until, deadline)
     with Store(settings.store) as store:
         left = [d for d in store.outbox.open_deliveries() if _not_leased_elsewhere(d, outbox.id)]
     return FlushReport(results, len(left))
+
+
+def undelivered(store: Store, run_id: str) -> tuple[str, bool]:
+    """One line naming a run's pages that are not delivered (failed, pending, never queued),
+    or ""; and whether any failed."""
+    rows = store.outbox.deliveries(run_id)
+    failed = [d for d in rows if d["status"] == "failed"]
+    pending = sum(d["status"] in ("pending", "delivering") for d in rows)
+    pending += sum(e.run == run_id for e in store.outbox.unqueued_events("notify.requested"))
+    if not failed and not pending:
+        return "", False
+    parts = [f"#{d['id']} to {d['route']} FAILED: {d['last_error']}" for d in failed]
+    if pending:
+        parts.append(f"{pending} still pending (cslir notify flush sends them)")
+    again = f"; cslir notify retry --run {run_id} sends the failed again" if failed else ""
+    return f"pages NOT delivered: {'; '.join(parts)}{again}", bool(failed)
+
+
+def retry_failed(
+    store: Store, actor: str, *, delivery: int | None = None, run: str | None = None
+) -> list[int]:
+    """Re-queue failed deliveries (one, a run's, or all) with a fresh budget; their ids."""
+    run_id = store.resolve_run(run) if run else None
+    rows = [d for d in store.outbox.deliveries(run_id) if d["status"] == "failed"]
+    if delivery is not None:
+        rows = [d for d in rows if d["id"] == delivery]
+        if not rows:
+            raise NotFound(f"no failed delivery #{delivery} (cslir notify status lists them)")
+    now = utcnow()
+    return [d["id"] for d in rows if store.outbox.requeue_failed(d, actor, now)]
 
 
 def _not_leased_elsewhere(row: Mapping[str, Any], worker: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,43 +37,75 @@ class OutboxQueries:
         next_attempt_at: str | datetime,
     ) -> int:
         """Queue a delivery and return its id; the same key again returns the first id."""
+        item = (run, event_seq, route, payload, idempotency_key, next_attempt_at)
+        return self.enqueue_deliveries([item])[0]
+
+    def enqueue_deliveries(
+        self,
+        items: Sequence[tuple[str | None, int | None, str, Mapping[str, Any], str, str | datetime]],
+    ) -> list[int]:
+        """``enqueue_delivery`` for many, in one transaction (one sync, however many)."""
         now = format_at(self._store._clock())
 
-        def work(conn: sqlite3.Connection) -> int:
-            conn.execute(
-                "INSERT INTO deliveries (run, event_seq, route, payload, idempotency_key,"
-                " status, attempts, next_attempt_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)"
-                " ON CONFLICT (idempotency_key) DO NOTHING",
-                (run, event_seq, route, canonical_json(dict(payload)).decode("utf-8"),
-                 idempotency_key, as_at(next_attempt_at), now),
-            )  # fmt: skip
-            row = conn.execute(
-                "SELECT id FROM deliveries WHERE idempotency_key = ?", (idempotency_key,)
-            ).fetchone()
-            return int(row[0])
+        def work(conn: sqlite3.Connection) -> list[int]:
+            ids = []
+            for run, event_seq, route, payload, key, next_at in items:
+                conn.execute(
+                    "INSERT INTO deliveries (run, event_seq, route, payload, idempotency_key,"
+                    " status, attempts, next_attempt_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)"
+                    " ON CONFLICT (idempotency_key) DO NOTHING",
+                    (run, event_seq, route, canonical_json(dict(payload)).decode("utf-8"),
+                     key, as_at(next_at), now),
+                )  # fmt: skip
+                row = conn.execute(
+                    "SELECT id FROM deliveries WHERE idempotency_key = ?", (key,)
+                ).fetchone()
+                ids.append(int(row[0]))
+            return ids
 
         return self._store._write(work)
 
     def claim_due_deliveries(
-        self, now_at: str, worker: str, lease_seconds: float, limit: int
+        self,
+        now_at: str,
+        worker: str,
+        lease_seconds: float,
+        limit: int,
+        *,
+        first: Collection[int] = (),
+        only: Collection[int] | None = None,
     ) -> list[dict[str, Any]]:
         """Lease up to ``limit`` due deliveries to ``worker`` and return them.
 
         Pending ones whose time has come, and delivering ones whose lease lapsed (their worker
-        died), are claimed. Selecting and marking happen in one IMMEDIATE transaction, so two
-        workers never hold the same delivery.
+        died), are claimed: the ids in ``first`` before any other, and with ``only`` none but
+        those. Selecting and marking happen in one IMMEDIATE transaction, so two workers never
+        hold the same delivery.
         """
         until = format_at(parse_at(now_at) + timedelta(seconds=lease_seconds))
+        due_sql = (
+            "SELECT id FROM deliveries WHERE ((status = 'pending' AND next_attempt_at <= ?)"
+            " OR (status = 'delivering' AND claimed_until <= ?))"
+        )
+
+        def select(conn: sqlite3.Connection, among: Collection[int] | None, n: int) -> list[int]:
+            if among is None:
+                rows = conn.execute(due_sql + " ORDER BY next_attempt_at, id LIMIT ?",
+                                    (now_at, now_at, n))  # fmt: skip
+                return [row[0] for row in rows]
+            found: list[int] = []
+            wanted = sorted(among)
+            for i in range(0, len(wanted), 500):  # under SQLite's limit on parameters
+                chunk = wanted[i : i + 500]
+                sql = f"{due_sql} AND id IN ({', '.join('?' * len(chunk))}) ORDER BY id"
+                found += [row[0] for row in conn.execute(sql, (now_at, now_at, *chunk))]
+            return found[:n]
 
         def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            due = conn.execute(
-                "SELECT id FROM deliveries WHERE (status = 'pending' AND next_attempt_at <= ?)"
-                " OR (status = 'delivering' AND claimed_until <= ?)"
-                " ORDER BY next_attempt_at, id LIMIT ?",
-                (now_at, now_at, limit),
-            )
-            ids = [row[0] for row in due]
+            ids = select(conn, only if only is not None else first, limit) if first or only else []
+            if only is None and len(ids) < limit:
+                ids += [i for i in select(conn, None, limit) if i not in ids][: limit - len(ids)]
             conn.executemany(
                 "UPDATE deliveries SET status = 'delivering', claimed_by = ?, claimed_until = ?,"
                 " updated_at = ? WHERE id = ?",
@@ -124,6 +156,34 @@ class OutboxQueries:
                 return False
             if record is not None:
                 self._store._append_in(conn, record[0], [NewEvent(*e) for e in record[1]], None)
+            return True
+
+        return self._store._write(work)
+
+    def requeue_failed(self, row: Mapping[str, Any], actor: str, at: datetime) -> bool:
+        """Send a failed delivery again with a fresh budget; in its run, record who asked.
+
+        The row and its ``notify.retried`` event commit together; False if it is no longer
+        failed (someone re-queued it first).
+        """
+        now = format_at(at)
+        data: dict[str, Any] = {"delivery": row["id"], "route": row["route"],
+                                "previous_error": row["last_error"]}  # fmt: skip
+        if isinstance(row.get("event_seq"), int):
+            data["request_seq"] = row["event_seq"]
+
+        def work(conn: sqlite3.Connection) -> bool:
+            done = conn.execute(
+                "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"
+                " first_attempt_at = NULL, last_error = NULL, updated_at = ?"
+                " WHERE id = ? AND status = 'failed'",
+                (now, now, row["id"]),
+            )
+            if done.rowcount != 1:
+                return False
+            if row["run"] is not None:
+                event = NewEvent(actor, "notify.retried", data, now)
+                self._store._append_in(conn, row["run"], [event], None)
             return True
 
         return self._store._write(work)

@@ -66,6 +66,13 @@ def status_lines(st: RunState, s: RunCore, lang: str | None = None) -> list[Line
         who = f" by {x.actor}" if x.actor else ""
         why = f" — {x.reason}" if x.reason else (f" ({x.waiting_for})" if x.waiting_for else "")
         lines.append((f"  {x.status:8} {step.id}{who}{why}", ()))
+    failed = [(seq, p) for seq, p in st.pages.items() if p["status"] == "failed"]
+    if failed:
+        again = f"cslir notify retry --run {st.run_id} sends them again"
+        lines.append((f"pages NOT delivered ({again}):", ("red", "bold")))
+        for seq, p in failed:
+            which = f" (step {p['step']})" if p["step"] else ""
+            lines.append((f"  failed   event {seq} to {p['route']}{which}: {p['detail']}", ("red",)))
     lines.append(("clocks:", ()))
     lines += [clock_line(v, s, lang, basis=True) for v in views(st, s.now())]
     return lines
@@ -121,4 +128,5 @@ def status_json(s: RunCore) -> dict[str, Any]:
             }
             for v in views(st, now)
         ],
+        "pages": [{"request_seq": seq, **page} for seq, page in st.pages.items()],
     }
