@@ -394,3 +394,29 @@ def test_a_file_of_no_kind_a_bundle_holds_is_refused_even_when_the_manifest_list
     bad = tmp_path / "bad.zip"
     forge(bundle, bad, {"README.txt": b"trust me\n"})
     assert cli(["verify", str(bad)], capsys) == failed(bad, "README.txt: not a file a bundle holds")
+
+
+# -- owner-only files ----------------------------------------------------------------------------
+
+
+def dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.parametrize("command", ["export", "report"])
+def test_reports_and_bundles_are_owner_only_and_a_killed_writers_leftover_is_removed(
+    ops: reportrun.FixedRun, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    out = tmp_path / ("b.zip" if command == "export" else "r.md")
+    leftover = tmp_path / f".{out.name}.{dead_pid()}.0badc0de.partial"
+    leftover.write_bytes(b"half a bundle holding evidence")
+    leftover.chmod(0o644)
+    assert cli([command, reportrun.RUN_ID, "-o", str(out)], capsys)[0] == 0
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert not leftover.exists()
+    assert [p.name for p in tmp_path.glob(".*.partial")] == []

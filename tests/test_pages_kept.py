@@ -15,8 +15,10 @@ import pytest
 from httpserver import LoopbackServer, Reply, loopback_server
 from runkit import cslir, cslir_argv, cslir_env, make_ops, store_path, stored_events
 
+from cslir.base.timefmt import utcnow
 from cslir.opsrepo.validate import load_playbook
-from cslir.runs.session import RunSession, open_run, utcnow
+from cslir.runs.effects import RunSession
+from cslir.runs.session import open_run
 from cslir.store.sqlite import Store
 
 ROUTES = """\

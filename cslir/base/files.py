@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from cslir.base.procs import alive
+
 
 @dataclass
 class Staged:
@@ -27,14 +29,20 @@ class Staged:
 
 
 @contextmanager
-def staged(directory: Path, dest: Path | None = None) -> Iterator[Staged]:
+def staged(directory: Path, dest: Path | None = None, *, private: bool = False) -> Iterator[Staged]:
     """A temporary path in ``directory``, renamed onto ``dest`` when the block ends normally.
 
-    The block creates and writes ``tmp`` itself (with ``open`` or a library), so the file gets
-    the usual permissions. On an exception nothing is renamed and ``tmp`` is removed.
+    The block writes ``tmp`` itself (with ``open`` or a library). With ``private`` it is created
+    owner-only first (reports and bundles hold incident details and evidence), so the file
+    never exists readable by others, not even for a moment. On an exception nothing is renamed
+    and ``tmp`` is removed; temporary files of the same name that a killed process left behind
+    are removed too.
     """
     name = dest.name if dest is not None else "incoming"
+    sweep_leftovers(directory, name)
     stage = Staged(directory / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.partial", dest)
+    if private:
+        os.close(os.open(stage.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         yield stage
         if stage.dest is None:
@@ -42,3 +50,19 @@ def staged(directory: Path, dest: Path | None = None) -> Iterator[Staged]:
         os.replace(stage.tmp, stage.dest)
     finally:
         stage.tmp.unlink(missing_ok=True)
+
+
+def sweep_leftovers(directory: Path, name: str) -> None:
+    """Remove ``.NAME.PID.*.partial`` files whose process is gone (killed mid-write)."""
+    try:
+        found = list(directory.glob(f".{glob_escape(name)}.*.partial"))
+    except OSError:
+        return
+    for path in found:
+        pid = path.name[len(name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -58,7 +57,7 @@ class App:
         return self._signer[0]
 
     def _load_signer(self) -> SigningKey | None:
-        from cslir.notify.secrets import missing, resolve
+        from cslir.base.secretrefs import missing, resolve
 
         ref = self.settings.signing_key
         if not ref:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from cslir.base.safetext import printable
 from cslir.commands.app import as_option, make_app
 
 
@@ -48,7 +49,7 @@ def status(ctx: click.Context, run_id: str, as_json: bool, watch: bool, as_: str
                 if as_json
                 else status_text(s, app.settings.language)
             )
-            click.echo(out)
+            click.echo(printable(out))
         if not watch:
             return
         time.sleep(1.0)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cslir.base.timefmt import utcnow
 from cslir.base.errors import NotFound
+from cslir.base.timefmt import utcnow
 from cslir.engine.events import parse_at
 from cslir.notify.attempt import Attempt, all_secrets, attempt
 from cslir.notify.outbox import Outbox

@@ -123,7 +123,7 @@ def export_bundle(
     stamp = (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute,
              moment.second)  # fmt: skip
     try:
-        with staged(out.parent, out) as stage, zipfile.ZipFile(stage.tmp, "w") as zf:
+        with staged(out.parent, out, private=True) as stage, zipfile.ZipFile(stage.tmp, "w") as zf:
             w = _Writer(zf, stamp)
             with w.member(EVENTS) as sink:
                 chain = verify_chain(_written(events(), sink))

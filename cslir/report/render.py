@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from cslir.base.errors import InvalidInput
 from cslir.base.files import staged
+from cslir.base.safetext import printable
 from cslir.engine.durations import format_span
 from cslir.report import chart
 from cslir.report.labels import labels, state_word
@@ -76,7 +77,7 @@ def write_file(
     """Write the report to ``path``, replacing it only once the whole report is written."""
     try:
         with (
-            staged(path.parent, path) as stage,
+            staged(path.parent, path, private=True) as stage,
             open(stage.tmp, "w", encoding="utf-8", newline="\n") as f,
         ):
             render(report, fmt, f.write, template_dir=template_dir)
@@ -121,7 +122,9 @@ class Raw(str):
 def _md_escape(value: Any) -> Any:
     """Recorded text is shown as written, never read as Markdown or HTML."""
     if isinstance(value, str) and not isinstance(value, Raw):
-        return value.translate(_MD_ESCAPES)
+        return printable(value.translate(_MD_ESCAPES))
+    if isinstance(value, Raw):
+        return Raw(printable(value))
     return value
 
 

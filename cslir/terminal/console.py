@@ -12,6 +12,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import TextIO
 
+from cslir.base.safetext import printable
+
 Line = tuple[str, tuple[str, ...]]  # a line of text and the styles it is shown in
 
 STYLES = {
@@ -45,7 +47,7 @@ class Term:
         return f"\033[{codes}m{text}\033[0m"
 
     def say(self, text: str = "", *names: str) -> None:
-        self.stdout.write(self.style(text, *names) + "\n")
+        self.stdout.write(self.style(printable(text), *names) + "\n")
         self.stdout.flush()
 
     def show(self, lines: Iterable[Line]) -> None:
@@ -53,7 +55,7 @@ class Term:
             self.say(text, *styles)
 
     def prompt(self, text: str) -> None:
-        self.stdout.write(self.style(text, "bold"))
+        self.stdout.write(self.style(printable(text), "bold"))
         self.stdout.flush()
 
     def read_line(self, timeout: float | None = None) -> str | None:

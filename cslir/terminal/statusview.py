@@ -72,7 +72,9 @@ def status_lines(st: RunState, s: RunCore, lang: str | None = None) -> list[Line
         lines.append((f"pages NOT delivered ({again}):", ("red", "bold")))
         for seq, p in failed:
             which = f" (step {p['step']})" if p["step"] else ""
-            lines.append((f"  failed   event {seq} to {p['route']}{which}: {p['detail']}", ("red",)))
+            lines.append(
+                (f"  failed   event {seq} to {p['route']}{which}: {p['detail']}", ("red",))
+            )
     lines.append(("clocks:", ()))
     lines += [clock_line(v, s, lang, basis=True) for v in views(st, s.now())]
     return lines
