@@ -359,3 +359,8 @@ def test_importing_durations_does_not_load_the_calendar() -> None:
         cwd=Path(__file__).parents[1],
     )
     assert result.stdout == "False\n"
+
+
+def test_a_duration_with_thousands_of_digits_is_a_message_not_a_crash() -> None:
+    with pytest.raises(DurationError, match="it must be at most 100 years"):
+        parse_duration("9" * 5000 + "h")

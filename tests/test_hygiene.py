@@ -35,3 +35,33 @@ def test_report_md_shows_control_characters_as_escapes(
     md = cslir("report", rid, env=env, cwd=root).stdout
     assert "\x1b" not in md and "\x9b" not in md and "\x07" not in md
     assert "called CAC\\x1b\\]52;c;ZXZpbA==\\x07 then\\x1b\\[2J cleared" in md
+
+
+def test_evidence_for_an_unknown_step_is_refused(
+    run: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> None:
+    root, env, rid = run
+    receipt = tmp_path / "receipt.pdf"
+    receipt.write_bytes(b"%PDF receipt")
+    done = cslir("evidence", rid, str(receipt), "--step", "reprot", env=env, cwd=root)
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"cslir: error: no step 'reprot' in run {rid}'s playbook (its steps: contain, grade,"
+        " report, close); nothing was recorded\n",
+    )
+
+
+def test_a_short_credential_in_a_query_is_hidden_in_an_error_that_names_the_path() -> None:
+    from cslir.base.redaction import redact
+    from cslir.notify.channels.model import Target
+    from cslir.notify.channels.redaction import secrets_of
+
+    target = Target("hook", "webhook", "https://hooks.example.cn/in?k=ab1", None, None, (), (),
+                    False, None, 10.0)  # fmt: skip
+    error = (
+        "HTTPSConnectionPool(host='hooks.example.cn', port=443): Max retries exceeded with url:"
+        " /in?k=ab1 (Caused by NewConnectionError)"
+    )
+    shown = redact(error, secrets_of(target))
+    assert "ab1" not in shown
+    assert "with url: [redacted] (Caused by" in shown

@@ -38,3 +38,9 @@ def test_a_naive_time_is_read_in_the_configured_zone() -> None:
 
     got = parse_value("datetime", "2026-11-29 08:30", now=NOW, tz=ZoneInfo("Asia/Shanghai"))
     assert got == datetime(2026, 11, 29, 0, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("raw", ["-5", -1, "-1,200"])
+def test_a_count_below_zero_is_refused(raw: object) -> None:
+    with pytest.raises(InputValueError, match="is below zero; give a count, 0 or more"):
+        parse_value("int", raw)

@@ -87,7 +87,9 @@ def parse_duration(text: object) -> Duration:
         )
     if "." in number:
         raise DurationError(f"{text!r} is not a duration: use a whole number, as in 90m for 1.5h")
-    amount = int(number)
+    # More digits than any limit has: say so before int() refuses them (Python caps the digits
+    # it converts at 4300; a 5000-digit amount must be a message, not a crash).
+    amount = int(number) if len(number.lstrip("0")) <= 12 else _MAX_DAYS * 10**9
     if amount < 1:
         raise DurationError(f"{text!r} is not a duration: it must be more than zero")
     if amount > _MAX_AMOUNT.get(unit, _MAX_DAYS):

@@ -39,9 +39,12 @@ def parse_value(
         if isinstance(raw, bool):
             raise InputValueError("expected a whole number")
         try:
-            return int(str(raw).strip().replace(",", "").replace("_", ""))
+            number = int(str(raw).strip().replace(",", "").replace("_", ""))
         except ValueError:
             raise InputValueError(f"'{raw}' is not a whole number") from None
+        if number < 0:  # int inputs count things (records, people, systems): never below zero
+            raise InputValueError(f"'{raw}' is below zero; give a count, 0 or more")
+        return number
     if kind == "bool":
         if isinstance(raw, bool):
             return raw

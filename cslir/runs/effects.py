@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cslir.base.errors import ActionRefused
+from cslir.base.errors import ActionRefused, NotFound
 from cslir.base.procs import alive
 from cslir.engine import actions
 from cslir.engine.durations import parse_duration
@@ -84,6 +84,12 @@ class RunSession(RunCore):
     ) -> list[Event]:
         from cslir.runs.evidence import store_file, store_text
 
+        steps = self.state().index.step
+        if step_id and step_id not in steps:
+            raise NotFound(
+                f"no step '{step_id}' in run {self.run_id}'s playbook (its steps: "
+                f"{', '.join(steps)}); nothing was recorded"
+            )
         if path is not None:
             item = store_file(path, self.evidence_dir)
         elif text is not None:
