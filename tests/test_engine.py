@@ -570,3 +570,14 @@ def test_a_stopped_clock_raises_no_alerts() -> None:
     log = Log(playbook(CLOCKS), {"detected_at": "2026-03-02T01:00:00Z", "cii": False})
     log.act(lambda s: actions.done(s, "report"), at=T0 + HOUR)
     assert report_alerts(log, T0 + 5 * HOUR) == []
+
+
+def test_a_running_step_says_who_runs_it_and_how_to_take_it_over() -> None:
+    pb = playbook("cslir: 1\nid: c\ntitle: C\nsteps:\n  - {id: x, kind: command, run: [true]}\n")
+    log = Log(pb).add("step.started", {"step": "x", "pid": 4242, "host": "ops-1"})
+    with pytest.raises(ActionRefused) as refused:
+        actions.done(log.state(), "x")
+    assert refused.value.message == (
+        "step 'x' is running by process 4242 on ops-1; wait for it to finish (if that process"
+        " has ended, `cslir resume r1` runs it again)"
+    )

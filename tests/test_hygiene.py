@@ -65,3 +65,22 @@ def test_a_short_credential_in_a_query_is_hidden_in_an_error_that_names_the_path
     shown = redact(error, secrets_of(target))
     assert "ab1" not in shown
     assert "with url: [redacted] (Caused by" in shown
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_pipe_or_device_as_evidence_is_named_for_what_it_is(
+    run: tuple[Path, dict[str, str], str], tmp_path: Path, kind: str
+) -> None:
+    import os
+
+    root, env, rid = run
+    path = Path("/dev/null")
+    if kind == "fifo":
+        path = tmp_path / "pipe"
+        os.mkfifo(path)
+    done = cslir("evidence", rid, str(path), env=env, cwd=root, timeout=20)
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"cslir: error: {path}: not a regular file (a directory, pipe or device); give the file"
+        " itself\n",
+    )

@@ -38,8 +38,18 @@ def _actionable(state: RunState, step_id: str, *, allow_running: bool = False) -
     if s.status == "blocked":
         raise ActionRefused(f"step '{step_id}' cannot start yet: {s.waiting_for}")
     if s.status == "running" and not allow_running:
-        raise ActionRefused(f"step '{step_id}' is running")
+        raise ActionRefused(f"step '{step_id}' is {running_text(state, step_id)}")
     return step
+
+
+def running_text(state: RunState, step_id: str) -> str:
+    """Who runs a running step, and what to do if nobody does any more."""
+    runner = state.steps[step_id].runner or {}
+    by = f" by process {runner['pid']} on {runner.get('host', '?')}" if "pid" in runner else ""
+    return (
+        f"running{by}; wait for it to finish (if that process has ended, `cslir resume"
+        f" {state.run_id}` runs it again)"
+    )
 
 
 def start(state: RunState, step_id: str) -> Events:

@@ -66,7 +66,9 @@ def drive(
 
 def _stuck(st: RunState) -> str:
     stuck = [
-        f"{k} ({st.steps[k].status}: {st.steps[k].reason or st.steps[k].waiting_for})"
+        f"{k} ({actions.running_text(st, k)})"
+        if st.steps[k].status == "running"
+        else f"{k} ({st.steps[k].status}: {st.steps[k].reason or st.steps[k].waiting_for})"
         for k in st.in_order("failed", "blocked", "waiting", "running")
     ]
     return f"run {st.run_id} cannot go on: " + "; ".join(stuck)

@@ -37,6 +37,10 @@ def _put(evidence_dir: Path, chunks: Any) -> tuple[str, int]:
 
 def store_file(path: Path, evidence_dir: Path) -> dict[str, Any]:
     if not path.is_file():
+        if path.exists():  # a FIFO would hang the copy; /dev/null would record nothing
+            raise InvalidInput(
+                f"{path}: not a regular file (a directory, pipe or device); give the file itself"
+            )
         raise InvalidInput(f"{path}: no such file")
 
     def chunks() -> Any:
