@@ -35,9 +35,10 @@ def _url_tokens(url: str) -> set[str]:
     tokens: set[str] = set()
     if parts.password:
         tokens.add(parts.password)
-    if parts.query:
-        # The whole query, and the path with it (as an HTTP library's error names the URL):
-        # a credential too short to hide by itself (?k=ab1) is hidden with its name.
+    values = [unquote_plus(pair.partition("=")[2]) for pair in parts.query.split("&")]
+    if any(0 < len(v) < MIN_SECRET for v in values):
+        # A credential too short to hide by itself (?k=ab1) is hidden with its name: the whole
+        # query, and the path with it (as an HTTP library's error names the URL).
         tokens.update({parts.query, f"{parts.path}?{parts.query}"})
     # Query values: access_token (DingTalk), key (WeCom), sig (Teams) and anything alike, both
     # as written in the URL and decoded, since either form may end up in a message.
