@@ -177,7 +177,7 @@ FORMATS = [(channel, fmt) for channel, fmt, *_ in LIMITS]
 def test_a_drill_is_marked_in_title_and_body(channel: str, fmt: str | None) -> None:
     drill = replace(MESSAGE, drill=True)
     body = request_text(build(target(channel, format=fmt), drill, now=NOW, idempotency_key="k"))
-    assert "[DRILL] 数据库主库宕机" in body
+    assert "【演练】[DRILL] 数据库主库宕机" in body
     assert DRILL_LINE in body
 
 

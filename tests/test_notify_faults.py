@@ -227,7 +227,7 @@ def test_in_a_drill_every_message_is_marked_and_goes_to_the_drill_route(
     data = Webhook(WHSEC).verify(request.body, request.headers)["data"]
     assert (data["drill"], data["title"]) == (
         True,
-        "[DRILL] Leak graded major; CAC report due soon",
+        "【演练】[DRILL] Leak graded major; CAC report due soon",
     )
     assert data["text"].startswith("DRILL (演练): this is an exercise, not a real incident.")
     [row] = deliveries(root)
@@ -235,14 +235,22 @@ def test_in_a_drill_every_message_is_marked_and_goes_to_the_drill_route(
     assert notify_events(root, session.run_id)[-1][1]["route"] == "room"
 
 
-def test_in_a_drill_a_route_without_a_drill_route_still_gets_a_marked_message(
+def test_in_a_drill_a_route_without_a_drill_route_is_withheld_and_says_so(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
     root = ops_root(tmp_path, HOOK)
-    open_session(root, route="hook", mode="drill").notify_step("page-ic")
-    server.script(Reply(200))
+    session = open_session(root, route="hook", mode="drill")
+    session.notify_step("page-ic")
     deliver(root, hook_env(server))
 
-    data = Webhook(WHSEC).verify(server.requests[0].body, server.requests[0].headers)["data"]
-    assert data["drill"] is True
-    assert data["title"].startswith("[DRILL] ")
+    assert server.requests == []  # a drill never pages a real on-call route
+    [row] = deliveries(root)
+    reason = (
+        "withheld in a drill: route 'hook' has no drill_route and is not among the drill's "
+        "participants"
+    )
+    assert (row["status"], row["attempts"], row["last_error"]) == ("superseded", 0, reason)
+    assert notify_events(root, session.run_id)[-1] == (
+        "notify.withheld",
+        {"delivery": row["id"], "route": "hook", "request_seq": 3, "detail": reason},
+    )

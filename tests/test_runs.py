@@ -43,7 +43,7 @@ def test_runs_json_lists_every_run_newest_first(tmp_path: Path, root: Path) -> N
     assert done.returncode == 0
     assert json.loads(done.stdout) == [
         {"id": rid, "playbook_id": "asks", "title": "Asking fixture", "mode": "live",
-         "created_at": at, "last_seq": 1, "last_at": at}
+         "created_at": at, "last_seq": 1, "last_at": at, "drill": None}
         for rid, at in [(B, "2026-11-28T01:01:00.000000Z"), (A, "2026-11-28T01:00:00.000000Z")]
     ]  # fmt: skip
 

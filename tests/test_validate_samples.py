@@ -95,7 +95,7 @@ ONE_ERROR = "1 error(s), 0 warning(s)\n"
 def test_validating_the_example_repo_parses_each_file_once(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The drill names the playbook and the playbook names routes: each is still read once.
+    # The drills name the playbook and the playbook names routes: each is still read once.
     parsed: list[str] = []
     real_load = yamlload.load
 
@@ -108,6 +108,8 @@ def test_validating_the_example_repo_parses_each_file_once(
     assert capsys.readouterr().out == ""
     assert sorted(parsed) == [
         "cslir.yaml",
+        "drills/leak-cii-tabletop.yaml",
+        "drills/leak-paging-weekly.yaml",
         "drills/leak-quarterly.yaml",
         "notifiers/oncall.yaml",
         "playbooks/leak.yaml",

@@ -28,6 +28,7 @@ class App:
     _signer: tuple[SigningKey | None] | None = None
 
     def session(self, run_prefix: str) -> RunSession:
+        from cslir.drills.holding import attach
         from cslir.notify.hook import on_notify_for
 
         run_id = self.store.resolve_run(run_prefix)
@@ -41,6 +42,7 @@ class App:
             signer=self.signer(),
         )
         self.sessions.append(session)
+        attach(session)  # a drill run's injects and scoring join the watch
         # Every cslir process watches the clocks of the run it touches: a warning or a miss
         # that came due while nobody had the walkthrough open is recorded (and paged) now.
         session.watch()

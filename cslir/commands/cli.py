@@ -34,6 +34,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "improve": ("improve", "improve", "Add, close or list a run's improvement items."),
     "notify": ("notify", "notify", "Page routes: list, test, show deliveries, flush the outbox."),
     "key": ("key", "key", "Make the signing key; sign a run's head by hand."),
+    "drill": ("drill", "drill", "Hold a drill, advance its scenario time, rate it, list drills."),
+    "scheduler": ("scheduler", "scheduler", "Keep drill schedules; watch every open clock."),
+    "readiness": ("readiness", "readiness", "Say whether every playbook is ready, and why not."),
 }
 
 

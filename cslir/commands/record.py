@@ -8,6 +8,7 @@ import click
 
 from cslir.commands.app import as_option, make_app
 from cslir.engine import actions
+from cslir.engine.state import RunState
 
 
 @click.command()
@@ -49,13 +50,23 @@ def step(
 @click.argument("run_id", metavar="RUN")
 @click.argument("text")
 @click.option("--step", "step_id", help="The step the note is about.")
+@click.option("--strength", "tag", flag_value="strength",
+              help="A strength, for the after-action report.")  # fmt: skip
+@click.option("--improve", "tag", flag_value="improve",
+              help="An area for improvement, for the after-action report.")  # fmt: skip
 @as_option
 @click.pass_context
-def note(ctx: click.Context, run_id: str, text: str, step_id: str | None, as_: str | None) -> None:
-    """Add a note to RUN's record."""
+def note(ctx: click.Context, run_id: str, text: str, step_id: str | None, tag: str | None,
+         as_: str | None) -> None:  # fmt: skip
+    """Add a note to RUN's record (tagged a strength or an area for improvement, if said)."""
     s = make_app(ctx, as_).session(run_id)
-    events = s.record(lambda st: actions.note(st, text, step_id))
-    click.echo(f"{s.run_id}: note recorded as event {events[0].seq}")
+
+    def build(st: RunState) -> actions.Events:
+        return [(t, {**d, "tag": tag} if tag else d) for t, d in actions.note(st, text, step_id)]
+
+    events = s.record(build)
+    kind = {"strength": "strength", "improve": "area for improvement"}.get(tag or "", "note")
+    click.echo(f"{s.run_id}: {kind} recorded as event {events[0].seq}")
 
 
 @click.command()

@@ -36,14 +36,25 @@ def output_option(help_text: str) -> Callable[[FC], FC]:
 
 def _report(app: App, run_id: str, lang: str | None) -> dict[str, Any]:
     from cslir.base.timefmt import utcnow
+    from cslir.drills.aar import drill_section, history
+    from cslir.engine.state import RunState
     from cslir.report.model import build_report
 
     language = lang or app.settings.language
+    language = language if language in LANGS else "en"
+
+    def drill_part(state: RunState, source: Any) -> dict[str, Any]:
+        if state.drill_spec is None:
+            return {}
+        past = history(app.store, str(state.drill_spec.get("id")), run_id)
+        return {"drill": drill_section(state, source(), past, language)}
+
     return build_report(
         lambda: app.store.iter_events(run_id),
-        lang=language if language in LANGS else "en",
+        lang=language,
         clock=utcnow,  # only for a run still open; a closed run is reported as of its last event
         default_tz=app.settings.timezone,
+        more=drill_part,
     )
 
 

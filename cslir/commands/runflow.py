@@ -52,7 +52,7 @@ def start_run(
     run_id = open_run(app.store, pb, inputs, actor=app.actor, mode=mode, timezone=tz, now=utcnow())
     term.say(f"run {run_id} started; another terminal can follow it: cslir status {run_id}")
     session = app.session(run_id)
-    return _go(app, session, term, ans, auto=auto, role=None, environ=environ)
+    return walk_or_drive(app, session, term, ans, auto=auto, role=None, environ=environ)
 
 
 def continue_run(
@@ -82,7 +82,9 @@ def continue_run(
     if not joining:
         session.record(actions.resume)
     ans = load_answers(answers, pb) if answers else None
-    return _go(app, session, term, ans, auto=auto, role=role, environ=environ, joining=joining)
+    return walk_or_drive(
+        app, session, term, ans, auto=auto, role=role, environ=environ, joining=joining
+    )
 
 
 def _pages_told(app: App, run_id: str, term: Term, rc: int) -> int:
@@ -98,7 +100,7 @@ def _pages_told(app: App, run_id: str, term: Term, rc: int) -> int:
     return rc or int(failed)
 
 
-def _go(
+def walk_or_drive(
     app: App,
     session: RunSession,
     term: Term,

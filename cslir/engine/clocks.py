@@ -118,18 +118,26 @@ def view(state: RunState, clock: Clock, now: datetime) -> ClockView:
 
 
 def views(state: RunState, now: datetime) -> list[ClockView]:
-    return [view(state, c, now) for c in state.playbook.clocks.values()]
+    """Every clock as of wall time ``now`` (a drill's clocks count in its scenario time)."""
+    return views_at(state, state.scenario(now))
+
+
+def views_at(state: RunState, moment: datetime) -> list[ClockView]:
+    """Every clock as of ``moment`` in the run's own time (scenario time in a drill)."""
+    return [view(state, c, moment) for c in state.playbook.clocks.values()]
 
 
 def due_alerts(state: RunState, now: datetime) -> list[tuple[str, dict[str, Any]]]:
-    """Warnings and misses that have come due and are not recorded yet: (event type, data).
+    """Warnings and misses that have come due by wall time ``now`` and are not recorded yet:
+    (event type, data).
 
     Recording each is the watcher's job; folding the result marks it, so each fires once.
     """
     out: list[tuple[str, dict[str, Any]]] = []
     if state.closed:
         return out
-    for v in views(state, now):
+    now = state.scenario(now)
+    for v in views_at(state, now):
         if not v.open or v.due_at is None:
             continue
         base: dict[str, Any] = {"clock": v.id, "due": v.due_at.isoformat().replace("+00:00", "Z")}

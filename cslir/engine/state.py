@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cslir.engine.events import Event, parse_at
@@ -77,6 +77,7 @@ class StepState:
     requested_by: str | None = None  # approvals
     approved_by: str | None = None
     attempts: int = 0
+    failures: int = 0  # times it was recorded failed (and retried), for a drill's rating
     outcome: dict[str, Any] = field(default_factory=dict)
     waiting_for: str | None = None  # why a step is blocked or waiting, for the screen
     runner: dict[str, Any] | None = None  # who runs a started command: {pid, host}
@@ -118,6 +119,25 @@ class RunState:
     # does not walk every step of a long playbook
     unfinished: set[str] = field(default_factory=set)
     actionable: set[str] = field(default_factory=set)
+    # Drill runs keep scenario time: wall time since the opening run ``speed`` times faster,
+    # plus the jumps a facilitator records (``drill.advanced``: wall time, seconds). Event times
+    # are folded as scenario times, so clocks, timers and objectives count in scenario time.
+    speed: float = 1.0
+    jumps: list[tuple[datetime, float]] = field(default_factory=list)
+    drill_log: list[Event] = field(default_factory=list)  # every drill.* event, in order
+    drill_spec: Mapping[str, Any] | None = None  # the drill file's snapshot, from run.opened
+
+    @property
+    def shifted(self) -> bool:
+        """Whether scenario time differs from wall time."""
+        return self.speed != 1.0 or bool(self.jumps)
+
+    def scenario(self, wall: datetime) -> datetime:
+        """The scenario time at wall time ``wall`` (the same time for a live run)."""
+        if not self.shifted:
+            return wall
+        moment = self.opened_at + (wall - self.opened_at) * self.speed
+        return moment + timedelta(seconds=sum(s for at, s in self.jumps if at <= wall))
 
     @property
     def closed(self) -> bool:
@@ -186,6 +206,7 @@ def _apply_to_step(state: RunState, step: StepState, e: Event, at: datetime) -> 
         step.checked.add(int(d["item"]))
     elif t in ("step.done", "step.skipped", "step.failed"):
         step.status = t.split(".")[1]
+        step.failures += t == "step.failed"
         step.ended_at, step.actor, step.reason = at, e.actor, d.get("reason")
         step.started_at = step.started_at or at
         step.outcome, step.runner = dict(d), None
@@ -233,6 +254,10 @@ def _apply_to_run(state: RunState, step: StepState | None, e: Event, at: datetim
         state.paused = False
     elif t == "run.closed":
         state.closed_at = at
+    elif t.startswith("drill."):
+        state.drill_log.append(e)
+        if t == "drill.advanced":
+            state.jumps.append((_moment(e.at), float(d["seconds"])))
 
 
 def _page(state: RunState, e: Event) -> None:
@@ -335,6 +360,8 @@ def fold(events: Iterable[Event], playbook: Playbook | PlaybookOf) -> RunState:
         opened_by=first.actor,
         timezone=d.get("timezone"),
         index=Index.of(pb),
+        speed=float((d.get("scenario") or {}).get("speed", 1.0)),
+        drill_spec=d.get("drill") if isinstance(d.get("drill"), Mapping) else None,
         inputs=dict(d.get("inputs") or {}),
         steps={s.id: StepState(s.id) for s in pb.steps},
         actors=[first.actor],
@@ -365,15 +392,15 @@ def _advance(state: RunState, events: Iterable[Event], *, everything: bool) -> R
     for e in events:
         if e.seq <= state.last_seq:
             continue
-        at = _moment(e.at)
-        what = _apply(state, e, at)
+        wall = _moment(e.at)
+        what = _apply(state, e, state.scenario(wall) if state.shifted else wall)
         if what == INPUTS:
             everything = True
         elif what is not None:
             touched.add(what)
         if milestone(state, e):
             state.milestone_seq = e.seq
-        state.last_seq, state.head, state.last_at = e.seq, e.hash, at
+        state.last_seq, state.head, state.last_at = e.seq, e.hash, wall
     if everything or touched:
         _statuses(state, None if everything else touched)
     return state

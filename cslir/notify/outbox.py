@@ -234,11 +234,16 @@ class Outbox:
         if len(batch) == RECONCILE_BATCH:
             self._reconcile_soon = True  # more next cycle
         mine = {(e.run, e.seq) for e in ours}
-        events = [*ours, *(e for e in batch if (e.run, e.seq) not in mine)]
-        items = []
-        for e in events:
+        events, items = [], []
+        for e in [*ours, *(e for e in batch if (e.run, e.seq) not in mine)]:
             p = plan_request(e, routes=self.routes.current(), drill=facts.drill(e.run),
-                             stoppers=partial(facts.stoppers, e.run))  # fmt: skip
+                             stoppers=partial(facts.stoppers, e.run),
+                             participants=facts.participants(e.run))  # fmt: skip
+            if p.withheld is not None:  # a drill's page to a real on-call route: recorded, not sent
+                self.queue.withhold_delivery(e.run, e.seq, p.route, p.payload, p.key, now,
+                                             p.withheld)  # fmt: skip
+                continue
+            events.append(e)
             items.append((e.run, e.seq, p.route, p.payload, p.key, now))
         rows = self.queue.enqueue_deliveries(items)
         for event, row in zip(events, rows, strict=True):

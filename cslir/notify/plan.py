@@ -29,11 +29,12 @@ DEFAULT_SEVERITY = "error"
 
 @dataclass(frozen=True)
 class Planned:
-    """A delivery to enqueue."""
+    """A delivery to enqueue; ``withheld`` says why it must not be sent, if so."""
 
     route: str
     payload: dict[str, Any]
     key: str
+    withheld: str | None = None
 
 
 def delivery_key(run: str, seq: int) -> str:
@@ -69,27 +70,18 @@ def plan_request(
     routes: RouteSet,
     drill: bool,
     stoppers: Callable[[str], list[str]],
+    participants: frozenset[str] = frozenset(),
 ) -> Planned:
     """The delivery for one ``notify.requested`` event.
 
-    In a drill the route's ``drill_route``, if any, receives the message instead. ``stoppers``
-    names the steps that stop a clock: finishing one resolves that clock's PagerDuty alert.
+    In a drill the route's ``drill_route``, if any, receives the message instead; a route
+    without one is withheld (a drill must not page the real on-call) unless the drill lists it
+    among its ``participants``. ``stoppers`` names the steps that stop a clock: finishing one
+    resolves that clock's PagerDuty alert.
     """
     data = event.data
     requested = str(data["route"])
-    route_name, channel, severity = requested, None, None
-    try:
-        route = routes.get(requested)
-    except CslirError:
-        route = None  # the attempt will fail and say why; the request is still queued
-    if route is not None and drill and route.drill_route:
-        route_name = route.drill_route
-        try:
-            route = routes.get(route_name)
-        except CslirError:
-            route = None
-    if route is not None:
-        channel, severity = route.channel, route.severity
+    route_name, channel, severity = _routed(requested, routes, drill)
     reason = str(data.get("reason") or "page")
     resolve_steps: list[str] = []
     if reason == "approval" and data.get("step"):
@@ -116,7 +108,46 @@ def plan_request(
     for key in ("step", "clock", "fallback_of", "link"):
         if data.get(key) is not None:
             payload[key] = data[key]
-    return Planned(route_name, payload, delivery_key(event.run, event.seq))
+    withheld = None
+    if drill and route_name == requested and requested not in participants:
+        withheld = (
+            f"withheld in a drill: route '{requested}' has no drill_route and is not among "
+            "the drill's participants"
+        )
+    return Planned(route_name, payload, delivery_key(event.run, event.seq), withheld)
+
+
+def _routed(requested: str, routes: RouteSet, drill: bool) -> tuple[str, str | None, str | None]:
+    """(route, channel, severity) of a request: in a drill, the route's drill_route if any."""
+    route_name, channel, severity = requested, None, None
+    try:
+        route = routes.get(requested)
+    except CslirError:
+        route = None  # the attempt will fail and say why; the request is still queued
+    if route is not None and drill and route.drill_route:
+        route_name = route.drill_route
+        try:
+            route = routes.get(route_name)
+        except CslirError:
+            route = None
+    if route is not None:
+        channel, severity = route.channel, route.severity
+    return route_name, channel, severity
+
+
+def plan_page(
+    requested: str, message: str, *, routes: RouteSet, drill: bool, key: str, reason: str
+) -> Planned:
+    """A delivery that belongs to no run (a drill's reminder, the scheduler's own notices)."""
+    route_name, channel, severity = _routed(requested, routes, drill)
+    subject = hashlib.sha256(key.encode()).hexdigest()[:16]
+    payload = dict(
+        route=route_name, requested=requested, channel=channel, title=title_of(message),
+        text=message, run=None, drill=drill, event="trigger", reason=reason, resolve_steps=[],
+        severity=severity or SEVERITY_BY_REASON.get(reason, "warning"), no_fallback=True,
+        dedup_key=f"cslir:{reason}:{subject}", tried=list(dict.fromkeys([requested, route_name])),
+    )  # fmt: skip
+    return Planned(route_name, payload, key)
 
 
 def resolve_payload(trigger: Mapping[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,12 @@ class RunFacts:
     def drill(self, run_id: str) -> bool:
         return self._run(run_id).opening.get("mode") == "drill"
 
+    def participants(self, run_id: str) -> frozenset[str]:
+        """The routes a drill file lists as its participants (none for a bare ``--drill``)."""
+        spec = self._run(run_id).opening.get("drill")
+        found = spec.get("participants") if isinstance(spec, dict) else None
+        return frozenset(str(p) for p in found) if isinstance(found, list) else frozenset()
+
     def stoppers(self, run_id: str, clock: str) -> list[str]:
         """The steps whose finishing stops ``clock``, from the playbook the run started with."""
         run = self._run(run_id)

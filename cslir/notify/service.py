@@ -154,9 +154,11 @@ def flush(
     on_result: Callable[[Result], None] | None = None,
     on_progress: Callable[[str], None] | None = None,
     every: float = PROGRESS_EVERY,
+    clock: Callable[[], datetime] = utcnow,
 ) -> FlushReport:
     """Deliver everything pending, waiting out retries within the budget; every ``every``
-    seconds of waiting, say what it waits on (a hanging endpoint is not silence)."""
+    seconds of waiting, say what it waits on (a hanging endpoint is not silence). ``clock``
+    dates the attempts: the scheduler passes its own."""
     results: list[Result] = []
     said = time.monotonic()
 
@@ -175,12 +177,16 @@ def flush(
             on_result(result)
 
     book = RouteBook(settings.root)
-    outbox = Outbox(settings.store, book, environ=environ, policy=policy, on_outcome=heard)
+    outbox = Outbox(
+        settings.store, book, environ=environ, policy=policy, on_outcome=heard, clock=clock
+    )
     longest = max((r.timeout for r in book.current().routes.values()), default=0.0)
     deadline = time.monotonic() + policy.budget + longest + FLUSH_SLACK
     outbox.run(until, deadline)
     with Store(settings.store) as store:
-        left = [d for d in store.outbox.open_deliveries() if _not_leased_elsewhere(d, outbox.id)]
+        left = [
+            d for d in store.outbox.open_deliveries() if _not_leased_elsewhere(d, outbox.id, clock)
+        ]
     return FlushReport(results, len(left))
 
 
@@ -214,11 +220,13 @@ def retry_failed(
     return [d["id"] for d in rows if store.outbox.requeue_failed(d, actor, now)]
 
 
-def _not_leased_elsewhere(row: Mapping[str, Any], worker: str) -> bool:
+def _not_leased_elsewhere(
+    row: Mapping[str, Any], worker: str, clock: Callable[[], datetime] = utcnow
+) -> bool:
     if row["status"] == "pending" or row["claimed_by"] == worker:
         return True
     try:
-        return parse_at(row["claimed_until"]) <= utcnow()
+        return parse_at(row["claimed_until"]) <= clock()
     except (TypeError, ValueError):
         return True
 

@@ -41,9 +41,13 @@ class Documents:
     """Each file loaded at most once: its document, or the YAML error that stopped it."""
 
     _loaded: dict[Path, yamlload.Document | yamlload.YamlError] = field(default_factory=dict)
+    # a playbook's problems, checked once however many drills name it
+    _checked: dict[Path, list[Diagnostic]] = field(default_factory=dict)
+    _keys: dict[Path, Path] = field(default_factory=dict)  # as named -> resolved, once each
+    _routes: dict[Path, set[str]] = field(default_factory=dict)
 
     def get(self, path: Path) -> yamlload.Document | yamlload.YamlError:
-        key = path.resolve()
+        key = self._keys.get(path) or self._keys.setdefault(path, path.resolve())
         if key not in self._loaded:
             try:
                 self._loaded[key] = yamlload.load(path, display=display(path))
@@ -51,13 +55,26 @@ class Documents:
                 self._loaded[key] = e
         return self._loaded[key]
 
+    def playbook_problems(self, path: Path, routes: set[str]) -> list[Diagnostic] | None:
+        """Every problem of the playbook at ``path`` (None: it does not parse), checked once."""
+        doc = self.get(path)
+        if isinstance(doc, yamlload.YamlError):
+            return None
+        key = self._keys.get(path) or self._keys.setdefault(path, path.resolve())
+        if key not in self._checked:
+            self._checked[key] = check_document(doc, "playbook", routes, path, self)
+        return self._checked[key]
+
     def route_names(self, root: Path) -> set[str]:
         """Route names defined in ``root/notifiers`` (files that fail to load add nothing)."""
+        if root in self._routes:
+            return set(self._routes[root])
         names: set[str] = set()
         for path in yaml_files(root / "notifiers"):
             doc = self.get(path)
             if isinstance(doc, yamlload.Document):
                 names.update(route_names_in(doc))
+        self._routes[root] = set(names)
         return names
 
 
@@ -114,8 +131,8 @@ def _drill_playbook(
     target = path.parent / str(data.get("playbook"))
     if not target.is_file():
         return None
-    doc = documents.get(target)
-    if isinstance(doc, yamlload.YamlError):
+    problems = documents.playbook_problems(target, routes)
+    if problems is None or errors_of(problems):
         return None
-    errors = errors_of(check_document(doc, "playbook", routes, target, documents))
-    return None if errors else doc.data
+    doc = documents.get(target)
+    return doc.data if isinstance(doc, yamlload.Document) else None

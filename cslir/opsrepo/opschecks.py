@@ -226,6 +226,10 @@ def check_drill(
     for i, inject in enumerate(data.get("injects") or []):
         if isinstance(inject, dict) and ("at" in inject) == ("after" in inject):
             report(("injects", i), "an inject needs exactly one of 'at' or 'after'", False, "error")
+        at = inject.get("at") if isinstance(inject, dict) else None
+        if isinstance(at, str) and at.strip().endswith("wd"):
+            report(("injects", i, "at"), f"inject at '{at}': scenario time runs on the clock; "
+                   "give the offset in m, h or d, not working days", False, "error")  # fmt: skip
     if playbook is not None:
         _check_against_playbook(data, playbook, report)
 
@@ -233,38 +237,73 @@ def check_drill(
 def _check_against_playbook(data: Mapping[str, Any], pb: Mapping[str, Any], report: Report) -> None:
     inputs = pb.get("inputs") or {}
     steps = [s["id"] for s in pb.get("steps") or [] if isinstance(s, dict) and s.get("id")]
-    clocks = pb.get("clocks") or {}
-    for name, value in (data.get("inputs") or {}).items():
-        if name not in inputs:
+    _check_values(data.get("inputs") or {}, inputs, ("inputs",), report)
+    for i, inject in enumerate(data.get("injects") or []):
+        if not isinstance(inject, dict):
+            continue
+        at = ("injects", i)
+        after = inject.get("after")
+        _check_known(after, steps, "inject after unknown step", (*at, "after"), report)
+        if isinstance(inject.get("set"), dict):
+            _check_values(inject["set"], inputs, (*at, "set"), report)
+    _check_objectives(data, steps, pb.get("clocks") or {}, report)
+    answers = data.get("answers")
+    for sid, answer in answers.items() if isinstance(answers, dict) else ():
+        if sid not in steps:
+            hint = did_you_mean(str(sid), steps)
+            report(("answers", sid), f"answer for unknown step '{sid}'{hint}", True, "error")
+        elif isinstance(answer, str) and answer not in ("done", "skip", "fail"):
+            report(("answers", sid), f"answer '{answer}' must be done, skip or fail, or a mapping"
+                   " such as {outcome: skip, reason: ...}", False, "error")  # fmt: skip
+
+
+def _check_values(
+    given: Mapping[str, Any], inputs: Mapping[str, Any], at: tuple[Any, ...], report: Report
+) -> None:
+    """Values a drill gives inputs (its scenario, an inject's ``set:``): declared, and fitting."""
+    from cslir.engine.inputs import InputValueError, parse_value
+
+    for name, value in given.items():
+        spec = inputs.get(name)
+        if not isinstance(spec, dict):
             report(
-                ("inputs", name),
+                (*at, name),
                 f"input '{name}' is not declared by the playbook{did_you_mean(name, inputs)}",
                 True,
                 "error",
             )
             continue
-        choices = [
-            str(c.get("value") if isinstance(c, dict) else c)
-            for c in inputs[name].get("choices") or []
-        ]
+        raw = spec.get("choices") or []
+        choices = [str(c.get("value") if isinstance(c, dict) else c) for c in raw]
         if choices and str(value) not in choices:
             report(
-                ("inputs", name),
+                (*at, name),
                 f"'{value}' is not among the choices of input '{name}': {', '.join(choices)}",
                 False,
                 "error",
             )
-    for i, inject in enumerate(data.get("injects") or []):
-        after = inject.get("after") if isinstance(inject, dict) else None
-        _check_known(after, steps, "inject after unknown step", ("injects", i, "after"), report)
+            continue
+        try:
+            parse_value(str(spec.get("type")), value, choices, now=dt.datetime.now(dt.UTC))
+        except InputValueError as e:
+            report((*at, name), f"input '{name}': {e}", False, "error")
+
+
+def _check_objectives(
+    data: Mapping[str, Any], steps: list[str], clocks: Mapping[str, Any], report: Report
+) -> None:
+    seen: set[str] = set()
     for i, obj in enumerate(data.get("objectives") or []):
         if not isinstance(obj, dict):
             continue
         at = ("objectives", i)
+        if obj.get("id") in seen:
+            report((*at, "id"), f"objective '{obj['id']}' is defined twice", False, "error")
+        seen.add(str(obj.get("id")))
         _check_known(obj.get("step"), steps, "objective names unknown step", (*at, "step"), report)
         clock = obj.get("clock")
         _check_known(clock, list(clocks), "objective names unknown clock", (*at, "clock"), report)
         if "step" not in obj and "clock" not in obj:
-            report(
-                ("objectives", i), "an objective names a step or a clock to score", False, "error"
-            )
+            report(at, "an objective names a step or a clock to score", False, "error")
+        elif "within" in obj and "step" not in obj:
+            report((*at, "within"), "within: measures a step: name it with step:", False, "error")

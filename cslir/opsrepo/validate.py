@@ -44,6 +44,12 @@ def expand(paths: Iterable[Path]) -> list[Path]:
 def classify(path: Path, data: dict[str, Any]) -> str:
     if path.name == "cslir.yaml":
         return "settings"
+    # What the file says it is comes first: a folder named like ours far above the ops repo
+    # (a checkout in ~/drills/) must not turn every file under it into a drill.
+    if isinstance(data.get("routes"), dict) and "steps" not in data:
+        return "route"
+    if isinstance(data.get("steps"), list) and "playbook" not in data:
+        return "playbook"
     for part in reversed(path.resolve().parent.parts):
         if part in FOLDERS:
             return FOLDERS[part]

@@ -12,7 +12,7 @@ again from ``source`` when they are rendered, rather than lists held in memory.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from datetime import datetime
 from itertools import islice, takewhile
@@ -96,7 +96,7 @@ class _Collector:
             self.approvals.setdefault(step, {})[e.type] = e
         elif e.type == "notify.requested":
             self._pending.setdefault(str(e.data.get("route", "")), deque()).append(e.seq)
-        elif e.type in ("notify.delivered", "notify.failed"):
+        elif e.type in ("notify.delivered", "notify.failed", "notify.withheld"):
             self._delivery(e)
         elif e.type.startswith("improvement."):
             self.improvements.see(e)
@@ -117,12 +117,12 @@ class _Collector:
             return
         if target in queue:
             queue.remove(target)
-        failed = e.type == "notify.failed"
+        failed = e.type != "notify.delivered"
         error = d.get("detail") or d.get("error") or d.get("last_error")
         attempts = d.get("attempts")
         fallback = d.get("fallback")
         self.deliveries[int(target)] = {
-            "status": "failed" if failed else "delivered",
+            "status": e.type.split(".")[1],
             "at": e.at,
             "attempts": attempts if isinstance(attempts, int) else None,
             "error": str(error) if error and failed else None,
@@ -173,8 +173,13 @@ def build_report(
     at: datetime | None = None,
     clock: Callable[[], datetime] | None = None,
     default_tz: str | None = None,
+    more: Callable[[RunState, Callable[[], Iterator[Event]]], Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The report of the run whose events ``source()`` yields (each call reads them afresh)."""
+    """The report of the run whose events ``source()`` yields (each call reads them afresh).
+
+    ``more`` adds sections a layer above knows how to build (a drill's after-action part), from
+    the folded state and the same events.
+    """
     table = labels(lang)
     state, seen = _fold(source, table, lang)
     last = state.last_seq
@@ -197,7 +202,7 @@ def build_report(
     now = report_time(state, at, clock)
     pb = state.playbook
     say = Describer(pb, table, lang)
-    clocks = [_clock(v, now, say) for v in views(state, now)]
+    clocks = [_clock(v, state.scenario(now), say) for v in views(state, now)]
     steps = [_step(state, sid, seen, say) for sid in state.steps]
     improvements = seen.improvements.rows()
     report: dict[str, Any] = {
@@ -235,6 +240,8 @@ def build_report(
             "verify": f"cslir verify {state.run_id}",
         },
     }
+    if more is not None:
+        report.update(more(state, source_upto))
     return report
 
 

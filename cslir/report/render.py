@@ -185,6 +185,9 @@ def filters(lang: str, tz_name: str, *, html: bool = False) -> dict[str, Callabl
         key = "over" if diff > 0 else "under"
         return f"{span(took)} / {span(planned)} ({table[key].format(span=span(abs(diff)))})"
 
+    def label(key: str) -> str:
+        return table.get(key, key)
+
     def cell(text: Any) -> str:
         return " ".join(str(text).split()) if text not in (None, "") else none
 
@@ -197,6 +200,7 @@ def filters(lang: str, tz_name: str, *, html: bool = False) -> dict[str, Callabl
     return {
         "when": when, "utc": utc, "span": span, "word": word, "margin": margin,
         "against": against, "cell": cell, "short": short, "size": size, "fence": fence,
+        "label": label,
     }  # fmt: skip
 
 

@@ -61,7 +61,7 @@ def drive(
             ans = steps_answers.get(sid)
             if ans is None and not auto:
                 _pause_for(session, sid)
-            _answer(session, sid, dict(ans or {}), root=root, environ=environ, say=say)
+            answer_step(session, sid, dict(ans or {}), root=root, environ=environ, say=say)
 
 
 def _stuck(st: RunState) -> str:
@@ -94,7 +94,7 @@ def _default_choice(st: RunState, step: Step) -> Any:
     return st.playbook.choices_of(step)[0].value
 
 
-def _answer(
+def answer_step(
     session: RunSession,
     sid: str,
     ans: dict[str, Any],
@@ -103,6 +103,7 @@ def _answer(
     environ: Mapping[str, str],
     say: Say,
 ) -> None:
+    """Work one ready step from its answer (``{}``: finish it, a decision takes its default)."""
     st = session.state()
     status, step = st.steps[sid].status, st.index.step[sid]
     timer = step.kind == "wait" and status == "running"

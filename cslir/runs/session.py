@@ -30,6 +30,9 @@ from cslir.store.sqlite import SeqConflict, Store
 from cslir.trust.keys import SigningKey
 
 Now = Callable[[], datetime]
+# What a layer above adds to the watch (a drill's injects and scoring): the events due for a
+# state at a wall time, recorded with the clock alerts; it must return nothing once recorded.
+Watcher = Callable[[RunState, datetime], actions.Events]
 SYSTEM = "cslir"  # the actor of what cslir records by itself (clock alerts, timers)
 
 
@@ -63,8 +66,12 @@ def open_run(
     now: datetime,
     extra: Mapping[str, Any] | None = None,
     run_id: str | None = None,
+    drill: str | None = None,
 ) -> str:
-    """Record run.opened with the playbook's text and sha256; return the run id."""
+    """Record run.opened with the playbook's text and sha256; return the run id.
+
+    ``drill`` names the drill a drill run is held for (its snapshot goes in ``extra``).
+    """
     rid = run_id or new_run_id(now)
     data = {
         "playbook": {
@@ -79,7 +86,7 @@ def open_run(
         "timezone": timezone,
         **(extra or {}),
     }
-    store.create_run(rid, playbook.id, localize(playbook.title), mode, actor, now, data)
+    store.create_run(rid, playbook.id, localize(playbook.title), mode, actor, now, data, drill)
     return rid
 
 
@@ -87,7 +94,8 @@ def open_run(
 class RunCore:
     """One process's handle on one run: its state, durable recording, templates and the watch.
 
-    ``now`` is the clock; ``on_notify`` hears of every page recorded (the delivery worker).
+    ``now`` is the clock; ``on_notify`` hears of every page recorded (the delivery worker);
+    ``watchers`` add to the watch (a drill run's injects and scoring).
     """
 
     store: Store
@@ -101,6 +109,7 @@ class RunCore:
     signer: SigningKey | None = None  # the organisation key: signs the head at milestones
     sealing: bool = field(default=False, init=False, repr=False)
     wrote: bool = field(default=False, init=False, repr=False)  # recorded anything (signed at end)
+    watchers: list[Watcher] = field(default_factory=list)
     _state: RunState | None = field(default=None, init=False, repr=False)
 
     @property
@@ -150,6 +159,8 @@ class RunCore:
         raise ActionRefused("the run is too busy to record this action; try again")
 
     def _after(self, events: list[Event]) -> None:
+        if self.watchers:  # what a step, an input or the closing made due (an inject, a score)
+            self.record(self._watched, actor=SYSTEM)
         # checked on the state just advanced first: closing is rare, reading again is not free
         if self._state is not None and actions.maybe_close(self._state):
             self.record(actions.maybe_close, actor=SYSTEM)
@@ -208,12 +219,18 @@ class RunCore:
         """
 
         def build(st: RunState) -> actions.Events:
-            return [*self._alerts(st), *actions.timers(st, self.now())] or actions.maybe_close(st)
+            # a drill's timers run in scenario time
+            timers = actions.timers(st, st.scenario(self.now()))
+            return [*self._alerts(st), *timers, *self._watched(st)] or actions.maybe_close(st)
 
         events = self.record(build, actor=SYSTEM)
         if not events and unsealed(self, self.state()):  # e.g. a run just opened
             events = seal_milestones(self)
         return events
+
+    def _watched(self, st: RunState) -> actions.Events:
+        now = self.now()
+        return [item for watcher in self.watchers for item in watcher(st, now)]
 
     def _alerts(self, st: RunState) -> actions.Events:
         items: actions.Events = []

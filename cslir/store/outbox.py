@@ -66,6 +66,39 @@ class OutboxQueries:
 
         return self._store._write(work)
 
+    def withhold_delivery(
+        self,
+        run: str,
+        event_seq: int,
+        route: str,
+        payload: Mapping[str, Any],
+        idempotency_key: str,
+        at: datetime,
+        reason: str,
+    ) -> None:
+        """Settle a request that must not be sent (a drill's page to a real on-call route):
+        its row, already superseded, and its ``notify.withheld`` event commit together, once."""
+        when = format_at(at)
+
+        def work(conn: sqlite3.Connection) -> None:
+            made = conn.execute(
+                "INSERT INTO deliveries (run, event_seq, route, payload, idempotency_key,"
+                " status, attempts, next_attempt_at, last_error, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, 'superseded', 0, ?, ?, ?)"
+                " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+                (run, event_seq, route, canonical_json(dict(payload)).decode("utf-8"),
+                 idempotency_key, when, reason, when),
+            ).fetchone()  # fmt: skip
+            if made is None:
+                return  # another worker settled it first
+            data = {"delivery": made[0], "route": route, "request_seq": event_seq,
+                    "detail": reason}  # fmt: skip
+            self._store._append_in(
+                conn, run, [NewEvent("cslir", "notify.withheld", data, when)], None
+            )
+
+        self._store._write(work)
+
     def claim_due_deliveries(
         self,
         now_at: str,
@@ -215,6 +248,14 @@ class OutboxQueries:
             " || '-resolve')"
         )
         return self._store._retry("read", lambda: _deliveries(self._store._db, where, (channel,)))
+
+    def last_delivered(self) -> dict[str, str]:
+        """Route -> when a message (or a test) was last delivered to it."""
+        rows = self._store._read(
+            "SELECT route, max(updated_at) FROM deliveries WHERE status = 'delivered'"
+            " GROUP BY route"
+        )
+        return {str(row[0]): str(row[1]) for row in rows}
 
     def unqueued_events(self, type: str, limit: int = 500) -> list[Event]:
         """Events of ``type`` that no delivery refers to yet (the outbox's reconciler)."""

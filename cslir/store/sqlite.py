@@ -40,6 +40,7 @@ from cslir.engine.events import (
     seal,
 )
 from cslir.store.outbox import OutboxQueries
+from cslir.store.schedule import ScheduleQueries
 
 T = TypeVar("T")
 
@@ -87,6 +88,29 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX deliveries_event ON deliveries (run, event_seq);
         """,
     ),
+    (
+        4,
+        """
+        -- drill runs name their drill, so readiness finds a drill's runs without their events
+        ALTER TABLE runs ADD COLUMN drill TEXT;
+        CREATE INDEX runs_drill ON runs (drill);
+        -- the scheduler's fires: one row per drill, slot and kind, so none is made twice
+        CREATE TABLE drill_fires (
+            drill TEXT NOT NULL, slot TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('reminder', 'fire')),
+            status TEXT NOT NULL CHECK (status IN ('firing', 'fired', 'missed', 'coalesced')),
+            run TEXT, at TEXT NOT NULL, detail TEXT,
+            PRIMARY KEY (drill, slot, kind)
+        );
+        -- since when the scheduler has kept each drill's schedule (no older slot is "missed")
+        CREATE TABLE drill_watch (drill TEXT PRIMARY KEY, since TEXT NOT NULL);
+        -- the one scheduler allowed per store
+        CREATE TABLE scheduler_lock (
+            id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, pid INTEGER NOT NULL,
+            host TEXT NOT NULL, started_at TEXT NOT NULL, beat_at TEXT NOT NULL
+        );
+        """,
+    ),
 )
 
 
@@ -111,6 +135,7 @@ class RunRow:
     created_at: str
     last_seq: int
     last_at: str
+    drill: str | None = None  # the drill a drill run was opened for
 
 
 def _is_busy(error: sqlite3.Error) -> bool:
@@ -155,6 +180,7 @@ class Store:
             self.close()
             raise
         self.outbox = OutboxQueries(self)
+        self.schedule = ScheduleQueries(self)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -291,8 +317,12 @@ class Store:
         actor: str,
         at: str | datetime,
         data: Mapping[str, Any],
+        drill: str | None = None,
     ) -> Event:
-        """Record a new run and its ``run.opened`` event (seq 1) together, or neither."""
+        """Record a new run and its ``run.opened`` event (seq 1) together, or neither.
+
+        ``drill`` names the drill a drill run was opened for.
+        """
         at = as_at(at)
         event = seal(run_id, 1, at, actor, "run.opened", data, GENESIS)
 
@@ -300,9 +330,9 @@ class Store:
             if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
                 raise ActionRefused(f"run '{run_id}' already exists")
             conn.execute(
-                "INSERT INTO runs (id, playbook_id, title, mode, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (run_id, playbook_id, title, mode, at),
+                "INSERT INTO runs (id, playbook_id, title, mode, created_at, drill)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, playbook_id, title, mode, at, drill),
             )
             _insert(conn, event)
             return event
@@ -407,12 +437,32 @@ class Store:
         where, params = (" WHERE r.id = ?", (run_id,)) if run_id is not None else ("", ())
         rows = self._read(
             "SELECT r.id, r.playbook_id, r.title, r.mode, r.created_at,"
-            " e.seq AS last_seq, e.at AS last_at FROM runs r JOIN events e ON e.run = r.id"
+            " e.seq AS last_seq, e.at AS last_at, r.drill FROM runs r JOIN events e"
+            " ON e.run = r.id"
             f" AND e.seq = (SELECT max(seq) FROM events WHERE run = r.id){where}"
             " ORDER BY r.created_at, r.id",
             params,
         )
         return [RunRow(**dict(row)) for row in rows]
+
+    def open_run_ids(self) -> list[str]:
+        """Runs with no ``run.closed`` event yet, oldest first (what the scheduler watches)."""
+        rows = self._read(
+            "SELECT id FROM runs WHERE id NOT IN"
+            " (SELECT run FROM events WHERE type = 'run.closed') ORDER BY created_at, id"
+        )
+        return [str(row[0]) for row in rows]
+
+    def events_of_types(self, types: Iterable[str]) -> Iterator[Event]:
+        """Every event of these types, across runs, in (run, seq) order."""
+        wanted = tuple(types)
+        marks = ", ".join("?" * len(wanted))
+        rows = self._read(
+            "SELECT run, seq, at, actor, type, data, prev_hash, hash FROM events"
+            f" WHERE type IN ({marks}) ORDER BY run, seq",
+            wanted,
+        )
+        return (self._event(row) for row in rows)
 
     def resolve_run(self, prefix: str) -> str:
         """The one run id that starts with ``prefix`` (an exact id always wins)."""

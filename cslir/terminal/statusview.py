@@ -61,6 +61,10 @@ def status_lines(st: RunState, s: RunCore, lang: str | None = None) -> list[Line
     lines: list[Line] = [
         (f"run {st.run_id} ({st.mode}{flags}): {localize(st.playbook.title, lang)}", ("bold",))
     ]
+    if st.drill and st.shifted:  # a drill's clocks count in scenario time: say how far it is
+        from cslir.drills.holding import scenario_line
+
+        lines.append((scenario_line(st, s.now(), s.local), ("yellow",)))
     for step in st.playbook.steps:
         x = st.steps[step.id]
         who = f" by {x.actor}" if x.actor else ""

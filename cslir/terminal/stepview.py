@@ -111,6 +111,11 @@ def event_line(e: Event) -> Line | None:
     if e.type == "notify.failed":
         then = f"fell back to {d['fallback']}" if d.get("fallback") else "no fallback"
         return f"⚠ paging {d['route']} failed: {d['detail']}; {then}", ("red", "bold")
+    if e.type == "drill.inject":
+        return f"▶▶ INJECT {d['inject']} ({d['when']}): {d['message']}", ("yellow", "bold")
+    if e.type == "drill.advanced":
+        why = f": {d['reason']}" if d.get("reason") else ""
+        return f"▶▶ scenario time advanced {d['by']}{why}", ("yellow", "bold")
     return None
 
 

@@ -30,6 +30,10 @@ from cslir.terminal.stepview import (
 )
 
 
+# Events every terminal following the run shows, whoever recorded them.
+ANNOUNCED = ("notify.failed", "drill.inject", "drill.advanced")
+
+
 class Walkthrough:
     def __init__(
         self,
@@ -87,7 +91,8 @@ class Walkthrough:
         self.show_clocks(self.s.state())
         while True:
             for e in self.s.watch():
-                self.announce(e)
+                if not e.type.startswith("drill."):  # shown with everyone's, below
+                    self.announce(e)
             st = self.s.state()
             self.show_others(st)
             if st.closed:
@@ -202,8 +207,9 @@ class Walkthrough:
         if st.last_seq <= self.seen_seq:
             return
         for e in self.s.store.iter_events(self.s.run_id, self.seen_seq):
-            if e.type == "notify.failed":  # the delivery worker's news: a page did not arrive
+            if e.type in ANNOUNCED:  # news for everyone: a page that did not arrive, an inject
                 self.announce(e)
+                self.shown = None if e.type == "drill.inject" else self.shown
             elif e.actor not in (self.s.actor, "cslir"):
                 text, style = other_line(e)
                 self.say(text, *style)

@@ -20,7 +20,8 @@ from cslir.notify.channels.model import HttpRequest, Message, Target
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 USER_AGENT = f"cslir/{__version__}"
 
-DRILL_PREFIX = "[DRILL] "
+# Both languages, first in every title: a reader of either sees at once it is an exercise.
+DRILL_PREFIX = "【演练】[DRILL] "
 RESOLVED_PREFIX = "[RESOLVED] "
 DRILL_LINE = "DRILL (演练): this is an exercise, not a real incident."
 LINK_LABEL = "Details"

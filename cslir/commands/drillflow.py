@@ -1,0 +1,80 @@
+"""Holding a drill from the command line: load it, open its run, call the participants, then
+the walkthrough (a facilitator at a terminal) or the unattended drive; the scores at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from cslir.base.errors import UsageError
+from cslir.base.timefmt import utcnow
+from cslir.commands.app import App
+from cslir.commands.runflow import walk_or_drive
+from cslir.drills.holding import call_participants, open_drill
+from cslir.drills.live import drill_of
+from cslir.drills.model import load_drill
+from cslir.drills.scoring import RATINGS, ratings
+from cslir.runs.automation import load_answers
+from cslir.terminal.console import Term
+
+
+def hold(
+    app: App,
+    path: Path,
+    *,
+    answers: Path | None,
+    auto: bool,
+    speed: float,
+    environ: Mapping[str, str],
+    stdin: TextIO | None = None,
+) -> int:
+    drill, pb = load_drill(path, app.settings.root)
+    term = Term(stdin=stdin)
+    ans = _answers(drill.answer_file() if drill.unattended else None, answers, pb)
+    unattended = auto or answers is not None or (drill.unattended and not term.interactive)
+    if not term.interactive and not unattended:
+        raise UsageError(
+            "stdin is not a terminal, so nobody can answer the walkthrough: pass --answers FILE "
+            "or --auto (or give the drill answers: to run it unattended)"
+        )
+    run_id = open_drill(
+        app.store, drill, pb, actor=app.actor, now=utcnow(), timezone=app.settings.timezone,
+        lang=app.settings.language, given=(ans or {}).get("inputs") or {}, speed=speed,
+    )  # fmt: skip
+    term.say(f"drill run {run_id} started: {drill.name(app.settings.language)} [DRILL]")
+    session = app.session(run_id)
+    for e in call_participants(session):
+        if e.type == "notify.requested":
+            term.say(f"  → calling {e.data['route']}: {e.data['message']}")
+    code = walk_or_drive(
+        app, session, term, ans if unattended else None,
+        auto=auto or (unattended and drill.unattended),
+        role=None, environ=environ,
+    )  # fmt: skip
+    show_ratings(session.state(), term)
+    return code
+
+
+def _answers(scripted: dict[str, Any] | None, path: Path | None, pb: Any) -> dict[str, Any] | None:
+    """The drill's own answers with an ``--answers`` file's on top."""
+    if path is None:
+        return scripted
+    given = load_answers(path, pb)
+    base = scripted or {"inputs": {}, "steps": {}}
+    return {
+        "inputs": {**base["inputs"], **(given.get("inputs") or {})},
+        "steps": {**base["steps"], **(given.get("steps") or {})},
+    }
+
+
+def show_ratings(state: Any, term: Term) -> None:
+    drill = drill_of(state)
+    if drill is None or not drill.objectives:
+        return
+    word = "scored" if state.closed else "so far"
+    term.say(f"objectives ({word}; HSEEP P/S/M/U):")
+    for row in ratings(state, drill):
+        by = f", rated by {row['rated_by']}: {row['rated_reason']}" if row.get("rated_by") else ""
+        term.say(f"  {row['rating']} {row['objective']}: {RATINGS[row['rating']]} — "
+                 f"{row['why']}{by}")  # fmt: skip
