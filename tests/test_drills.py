@@ -276,6 +276,7 @@ def test_two_responders_join_a_drill_by_role_and_both_see_the_inject(tmp_path: P
                             env=env, cwd=root).stdout)  # fmt: skip
     ic = Screen(["join", rid, "--role", "ic", "--as", "ivy"], env, root)
     legal = Screen(["join", rid, "--role", "legal", "--as", "leo"], env, root)
+    legal.wait_for("waiting for: ")  # legal is following before contain is done
     ic.wait_for("▶ contain: contain")
     ic.answer(TASK_PROMPT, "d")
     inject = "▶▶ INJECT 2 (after contain): The leak is bigger than thought."

@@ -15,7 +15,7 @@ from cslir.drills.holding import call_participants, open_drill
 from cslir.drills.live import drill_of
 from cslir.drills.model import load_drill
 from cslir.drills.scoring import RATINGS, ratings
-from cslir.runs.automation import load_answers
+from cslir.runs.answers import load_answers
 from cslir.terminal.console import Term
 
 

@@ -19,8 +19,9 @@ from cslir.engine.durations import DurationError, format_span, parse_duration
 from cslir.engine.events import Event
 from cslir.engine.model import Playbook
 from cslir.engine.state import RunState
-from cslir.runs.automation import collect_inputs, decision_inputs
-from cslir.runs.session import RunSession, open_run
+from cslir.runs.answers import collect_inputs, decision_inputs
+from cslir.runs.effects import RunSession
+from cslir.runs.session import RunCore, open_run
 from cslir.store.sqlite import Store
 
 
@@ -58,9 +59,7 @@ def open_drill(
             f"{drill.path or drill.id}: the scenario does not give input(s) "
             f"{', '.join(lacking)} that the playbook needs: add them under inputs:"
         )
-    inputs = collect_inputs(
-        playbook, merged, None, now=now, tz=zone(timezone), lang=lang, auto=True
-    )
+    inputs = collect_inputs(playbook, merged, None, now=now, tz=zone(timezone))
     snapshot = drill.snapshot(lang=lang, slot=slot, driven_by=driven_by)
     extra: dict[str, Any] = {"drill": snapshot}
     if speed != 1.0:
@@ -71,7 +70,7 @@ def open_drill(
     )  # fmt: skip
 
 
-def call_participants(session: RunSession) -> list[Event]:
+def call_participants(session: RunCore) -> list[Event]:
     """Page the participants with the join command (once per run, whoever calls it)."""
 
     def build(st: RunState) -> actions.Events:
@@ -90,7 +89,7 @@ def attach(session: RunSession) -> RunSession:
     return session
 
 
-def advance(session: RunSession, duration: str, reason: str | None) -> list[Event]:
+def advance(session: RunCore, duration: str, reason: str | None) -> list[Event]:
     """Record a facilitator's jump in scenario time ("it is now four hours later")."""
     try:
         span = parse_duration(duration)

@@ -25,7 +25,6 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
 
 from cslir.base.errors import CslirError, NotFound
 from cslir.base.timefmt import local_text
@@ -39,7 +38,8 @@ from cslir.notify.routes import RouteBook
 from cslir.opsrepo.cron import CronError, cron_trigger
 from cslir.opsrepo.settings import Settings
 from cslir.runs.automation import answer_step
-from cslir.runs.session import SYSTEM, RunSession
+from cslir.runs.effects import RunSession
+from cslir.runs.session import SYSTEM
 from cslir.store.sqlite import Store
 
 ACTOR = "cslir-scheduler"
@@ -67,12 +67,10 @@ def _key(*parts: str) -> str:
 class _Quiet:
     """What ``answer_step`` says about each step goes to the scheduler's log."""
 
-    interactive = False
-
     def __init__(self, log: Callable[[str], None], run_id: str) -> None:
         self.log, self.run_id = log, run_id
 
-    def say(self, text: str, *style: str) -> None:
+    def say(self, text: str) -> None:
         self.log(f"step run={self.run_id} {text.strip()}")
 
 
@@ -262,7 +260,7 @@ class Scheduler:
             return []
         before = st.last_seq
         answers = drill.answer_file()["steps"]
-        term = cast(Any, _Quiet(self.log, st.run_id))
+        say = _Quiet(self.log, st.run_id).say
         for _ in range(len(st.steps) * 2 + 1):  # each pass finishes at least one step
             st = session.state()
             ready = [*session.orphaned(st), *st.ready_steps()]
@@ -270,7 +268,7 @@ class Scheduler:
                 break
             for sid in ready:
                 answer_step(session, sid, dict(answers.get(sid) or {}), root=self.settings.root,
-                            environ=self.environ, term=term)  # fmt: skip
+                            environ=self.environ, say=say)  # fmt: skip
         return list(self.store.iter_events(st.run_id, before))
 
     # -- paging without a run ------------------------------------------------------------------

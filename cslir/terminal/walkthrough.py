@@ -29,7 +29,6 @@ from cslir.terminal.stepview import (
     step_lines,
 )
 
-
 # Events every terminal following the run shows, whoever recorded them.
 ANNOUNCED = ("notify.failed", "drill.inject", "drill.advanced")
 
