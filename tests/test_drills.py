@@ -381,7 +381,7 @@ def held_in_process(tmp_path: Path, late: str | None, retried: bool) -> list[tup
     from cslir.drills.holding import advance, attach, open_drill
     from cslir.drills.model import load_drill
     from cslir.engine import actions
-    from cslir.runs.session import RunSession
+    from cslir.runs.effects import RunSession
     from cslir.store.sqlite import Store
 
     root = drill_ops(tmp_path, "monthly")
