@@ -51,7 +51,8 @@ def scheduler(ctx: click.Context, once: bool, remind: str, grace: str, tick: str
     options = Options(remind=_seconds("--remind", remind), grace=_seconds("--grace", grace))
     interval = max(_seconds("--tick", tick), 0.05)
     daemon = Daemon(app.settings, os.environ, clock_from(os.environ), _log,
-                    policy_from_env(os.environ), options, tick=interval)  # fmt: skip
+                    policy_from_env(os.environ), options, tick=interval,
+                    signer=app.signer())  # fmt: skip
     return daemon.run(once=once)
 
 

@@ -74,6 +74,7 @@ class Daemon:
     options: Options
     tick: float = 10.0
     stale_after: float = 120.0  # another host's holder silent this long is taken over
+    signer: Any = None  # the organisation key that signs milestones, if cslir.yaml names one
 
     def run(self, *, once: bool) -> int:
         store = Store(self.settings.store, clock=self.clock)
@@ -97,11 +98,13 @@ class Daemon:
     def _once(self, store: Store) -> int:
         from cslir.notify.service import flush
 
-        Scheduler(self.settings, store, clock=self.clock, environ=self.environ, log=self.log,
-                  options=self.options).tick()  # fmt: skip
-        report = flush(self.settings, self.environ, self.policy, self._delivered, self.clock)
+        core = Scheduler(self.settings, store, clock=self.clock, environ=self.environ,
+                         log=self.log, options=self.options, signer=self.signer)  # fmt: skip
+        core.tick()
+        report = flush(self.settings, self.environ, self.policy, self._delivered, clock=self.clock)
         if report.left:
             self.log(f"undelivered count={report.left} (cslir notify flush retries them)")
+        core.seal()
         return 0 if report.ok else 1
 
     def _delivered(self, result: Result) -> None:
@@ -123,7 +126,8 @@ class Daemon:
         worker = Background(outbox)
         worker.start()
         core = Scheduler(self.settings, store, clock=self.clock, environ=self.environ,
-                         log=self.log, notice=outbox.notice, options=self.options)  # fmt: skip
+                         log=self.log, notice=outbox.notice, options=self.options,
+                         signer=self.signer)  # fmt: skip
         loop = self._loop()
         stopping: list[str] = []
 
@@ -153,6 +157,7 @@ class Daemon:
             loop.start()
         worker.request_stop(STOP_GRACE)
         worker.join()
+        core.seal()
         self.log(f"stopped on {stopping[0] if stopping else 'request'}")
         return 0
 

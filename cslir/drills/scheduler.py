@@ -25,6 +25,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cslir.base.errors import CslirError, NotFound
 from cslir.base.timefmt import local_text
@@ -85,10 +86,12 @@ class Scheduler:
         log: Callable[[str], None],
         notice: Callable[[Event | None], None] | None = None,
         options: Options | None = None,
+        signer: Any = None,
     ) -> None:
         self.settings, self.store, self.clock = settings, store, clock
         self.environ, self.log, self.notice = environ, log, notice
         self.options = options or Options()
+        self.signer = signer  # the organisation key, when cslir.yaml names one: signs milestones
         self.catalog = Catalog(settings.root)
         self.routes = RouteBook(settings.root)
         self.sessions: dict[str, RunSession] = {}
@@ -240,13 +243,14 @@ class Scheduler:
                     what = e.data.get("clock") or e.data.get("inject") or ""
                     self.log(f"{e.type} run={run_id} {what}".rstrip())
             if session.state().closed:
-                del self.sessions[run_id]
+                self._seal(self.sessions.pop(run_id))
 
     def session(self, run_id: str) -> RunSession:
         if run_id not in self.sessions:
             session = RunSession(
                 self.store, run_id, SYSTEM, now=self.clock, on_notify=self.notice,
-                role_routes=self.settings.role_routes,
+                role_routes=self.settings.role_routes, routes=self.settings.routes,
+                signer=self.signer,
             )  # fmt: skip
             self.sessions[run_id] = attach(session)
         return self.sessions[run_id]
@@ -270,6 +274,21 @@ class Scheduler:
                 answer_step(session, sid, dict(answers.get(sid) or {}), root=self.settings.root,
                             environ=self.environ, say=say)  # fmt: skip
         return list(self.store.iter_events(st.run_id, before))
+
+    def seal(self) -> None:
+        """Sign the head of every open run this scheduler wrote to (at its end, as any process
+        does; a run that closed was signed when it closed)."""
+        for session in self.sessions.values():
+            self._seal(session)
+
+    def _seal(self, session: RunSession) -> None:
+        from cslir.runs.sealing import seal_head
+
+        if session.wrote and session.signer is not None:
+            try:
+                seal_head(session)
+            except CslirError as e:
+                self.log(f"error run={session.run_id} not signed: {e.message}")
 
     # -- paging without a run ------------------------------------------------------------------
 
