@@ -28,10 +28,13 @@ def join_line(rid: str) -> str:
     )
 
 
-def test_an_unattended_drill_runs_to_the_end_and_scores_its_objectives(tmp_path: Path) -> None:
+def test_an_unattended_drill_runs_to_the_end_and_scores_its_objectives(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    server.script(*[Reply(200)] * 20)  # the drill room and the audit route's witnesses
     root = drill_ops(tmp_path, "monthly")
-    done = cslir("drill", "run", "drills/monthly.yaml", "--auto", env=drill_env(tmp_path, root),
-                 cwd=root)  # fmt: skip
+    env = drill_env(tmp_path, root, server)
+    done = cslir("drill", "run", "drills/monthly.yaml", "--auto", env=env, cwd=root)
     rid = run_id_from(done.stdout)
     lines = re.sub(r"done \d+s into", "done Ns into", done.stdout).splitlines()
     assert (done.returncode, done.stderr) == (0, "")
@@ -49,9 +52,11 @@ def test_an_unattended_drill_runs_to_the_end_and_scores_its_objectives(tmp_path:
         " within 2h",
         "  P cac-clock: performed without challenges — clock cac-report met",
     ]
-    # what the delivery worker records (delivered, failed, withheld) comes whenever it does
+    # what the delivery worker records (delivered, failed, withheld) comes whenever it does,
+    # and the audit route witnesses each milestone
     settled = ("notify.delivered", "notify.failed", "notify.withheld")
-    types = [e.type for e in events_of(tmp_path, rid) if e.type not in settled]
+    types = [e.type for e in events_of(tmp_path, rid)
+             if e.type not in settled and e.data.get("reason") != "witness"]  # fmt: skip
     assert types == [
         "run.opened", "drill.called", "notify.requested", "step.done",
         "drill.inject", "input.set", "notify.requested",  # inject 2 fires after contain
@@ -80,14 +85,14 @@ def test_the_drill_is_marked_in_the_record_and_its_scenario_recorded(tmp_path: P
 def test_drill_pages_reach_the_drill_route_marked_and_real_on_call_is_not_paged(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
-    server.script(*[Reply(200)] * 2)
+    server.script(*[Reply(200)] * 20)
     root = drill_ops(tmp_path, "monthly")
     env = drill_env(tmp_path, root, server)
     rid = run_id_from(cslir("drill", "run", "drills/monthly.yaml", "--auto", env=env,
                             cwd=root).stdout)  # fmt: skip
     flushed = cslir("notify", "flush", env=env, cwd=root)
     assert flushed.returncode == 0, flushed.stderr
-    got = sorted(pages(server), key=lambda p: p[1]["text"])
+    got = sorted((p for p in pages(server) if p[0] != "/audit-hook"), key=lambda p: p[1]["text"])
     assert [(path, d["drill"], d["title"].split(":")[0]) for path, d in got] == [
         (
             "/drill-room",
@@ -173,6 +178,7 @@ def test_each_inject_is_recorded_once_however_many_processes_watch(tmp_path: Pat
     fired = events_of(tmp_path, rid, "drill.inject")
     assert [e.data["inject"] for e in fired] == [1]
     pages_for = Counter(e.data["reason"] for e in events_of(tmp_path, rid, "notify.requested"))
+    del pages_for["witness"]  # the audit route witnesses the record's milestones
     assert pages_for == {"drill": 1, "inject": 1}
 
 
@@ -217,10 +223,11 @@ def _runs(tmp_path: Path) -> list[object]:
 
 
 def test_objectives_are_rated_from_the_record_and_an_evaluator_overrides_them(
-    tmp_path: Path,
+    tmp_path: Path, server: LoopbackServer
 ) -> None:
+    server.script(*[Reply(200)] * 20)
     root = drill_ops(tmp_path, "monthly")
-    env = drill_env(tmp_path, root)
+    env = drill_env(tmp_path, root, server)
     answers = tmp_path / "answers.yaml"
     answers.write_text(
         "steps: {report: {outcome: skip, reason: the regulator line was busy}}\n", "utf-8"
@@ -365,7 +372,9 @@ def test_every_shipped_playbook_is_rehearsed_by_a_drill_in_drills() -> None:
 def test_each_shipped_drill_holds_to_its_end_unattended(tmp_path: Path, drill: str) -> None:
     env = drill_env(tmp_path, REPO, CSLIR_NOTIFY_EXIT_WAIT="0")
     done = cslir("drill", "run", f"drills/{drill}", "--auto", env=env, cwd=REPO)
-    assert done.returncode == 0, done.stdout + done.stderr
+    # the repo's routes have no secrets here: its pages are not delivered, and it says so last
+    assert done.stdout.splitlines()[-1].startswith("pages NOT delivered: "), done.stdout
+    assert (done.returncode, done.stderr) == (1, "")
     rid = run_id_from(done.stdout)
     [scored] = events_of(tmp_path, rid, "drill.scored")
     assert scored.data["objectives"]

@@ -50,9 +50,8 @@ def hold(
     code = walk_or_drive(
         app, session, term, ans if unattended else None,
         auto=auto or (unattended and drill.unattended),
-        role=None, environ=environ,
+        role=None, environ=environ, then=lambda: show_ratings(session.state(), term),
     )  # fmt: skip
-    show_ratings(session.state(), term)
     return code
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
@@ -110,16 +110,21 @@ def walk_or_drive(
     role: str | None,
     environ: Mapping[str, str],
     joining: bool = False,
+    then: Callable[[], None] | None = None,
 ) -> int:
+    """The walkthrough, or the drive without a terminal; ``then`` says more at the end (a
+    drill's ratings), before the line that names pages not delivered."""
     if auto or ans is not None or not term.interactive:
         try:
             rc = drive(session, ans, auto=auto, root=app.settings.root, environ=environ,
                        say=term.say)  # fmt: skip
+            if then is not None:
+                then()
             return _pages_told(app, session.run_id, term, rc)
         except KeyboardInterrupt:
             session.record(partial(actions.pause, reason="interrupted"))
             raise Interrupted(paused_message(session.run_id)) from None
-    return Walkthrough(
+    rc = Walkthrough(
         session,
         term,
         root=app.settings.root,
@@ -129,3 +134,6 @@ def walk_or_drive(
         roles=app.roles_of(app.actor),
         joining=joining,
     ).run()
+    if then is not None:
+        then()
+    return rc

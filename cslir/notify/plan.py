@@ -76,13 +76,15 @@ def plan_request(
 
     In a drill the route's ``drill_route``, if any, receives the message instead; a route
     without one is withheld (a drill must not page the real on-call) unless the drill lists it
-    among its ``participants``. ``stoppers`` names the steps that stop a clock: finishing one
+    among its ``participants``. A witness of the record (to the audit route) is neither. ``stoppers`` names the steps that stop a clock: finishing one
     resolves that clock's PagerDuty alert.
     """
     data = event.data
     requested = str(data["route"])
-    route_name, channel, severity = _routed(requested, routes, drill)
     reason = str(data.get("reason") or "page")
+    # a record's witness goes to the audit route itself, drill or not: it pages nobody
+    witness = reason == "witness"
+    route_name, channel, severity = _routed(requested, routes, drill and not witness)
     resolve_steps: list[str] = []
     if reason == "approval" and data.get("step"):
         resolve_steps = [str(data["step"])]
@@ -109,7 +111,7 @@ def plan_request(
         if data.get(key) is not None:
             payload[key] = data[key]
     withheld = None
-    if drill and route_name == requested and requested not in participants:
+    if drill and not witness and route_name == requested and requested not in participants:
         withheld = (
             f"withheld in a drill: route '{requested}' has no drill_route and is not among "
             "the drill's participants"
