@@ -76,8 +76,9 @@ def plan_request(
 
     In a drill the route's ``drill_route``, if any, receives the message instead; a route
     without one is withheld (a drill must not page the real on-call) unless the drill lists it
-    among its ``participants``. A witness of the record (to the audit route) is neither. ``stoppers`` names the steps that stop a clock: finishing one
-    resolves that clock's PagerDuty alert.
+    among its ``participants``. A witness of the record (to the audit route) is neither.
+    ``stoppers`` names the steps that stop a clock: finishing one resolves that clock's
+    PagerDuty alert.
     """
     data = event.data
     requested = str(data["route"])
