@@ -205,7 +205,7 @@ def test_injects_are_delivered_once_across_a_kill_and_a_resume(tmp_path: Path) -
     assert events_of(tmp_path, rid, "run.closed") == []
 
     resumed = cslir("resume", rid, "--auto", env=env, cwd=root)
-    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     numbers = [e.data["inject"] for e in events_of(tmp_path, rid, "drill.inject")]
     assert sorted(numbers) == [1, 2, 3]
     assert len(events_of(tmp_path, rid, "run.closed", "drill.scored")) == 2
