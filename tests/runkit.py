@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from cslir.engine.events import Event
-from cslir.store.sqlite import Store
+from cslir.store import open_store
 
 RUN_PLAYBOOKS = Path(__file__).resolve().parent / "playbooks" / "run"
 ROUTES = """\
@@ -48,8 +48,13 @@ def store_path(tmp_path: Path) -> Path:
     return tmp_path / "store" / "cslir.db"
 
 
+def store_of(tmp_path: Path, store: str | None = None) -> str:
+    """The test's store: ``store`` (a URL or path) if given, else a SQLite file under tmp_path."""
+    return store or str(store_path(tmp_path))
+
+
 def cslir_env(
-    tmp_path: Path, root: Path, *, actor: str = "alice", hook: str = ""
+    tmp_path: Path, root: Path, *, actor: str = "alice", hook: str = "", store: str | None = None
 ) -> dict[str, str]:
     """The environment of a cslir process: this test's root, store, home and crash folder."""
     home = tmp_path / "home"
@@ -61,7 +66,7 @@ def cslir_env(
         "TERM": "xterm",
         "NO_COLOR": "1",
         "CSLIR_ROOT": str(root),
-        "CSLIR_STORE": str(store_path(tmp_path)),
+        "CSLIR_STORE": store_of(tmp_path, store),
         "CSLIR_CRASH_DIR": str(tmp_path),
         "CSLIR_RESPONDER": actor,
         "CSLIR_NOTIFY_EXIT_WAIT": "1",
@@ -94,14 +99,14 @@ def cslir(
     )
 
 
-def stored_events(tmp_path: Path, run_id: str) -> list[Event]:
-    with Store(store_path(tmp_path)) as store:
-        return store.events(run_id)
+def stored_events(tmp_path: Path, run_id: str, store: str | None = None) -> list[Event]:
+    with open_store(store_of(tmp_path, store)) as opened:
+        return opened.events(run_id)
 
 
-def only_run(tmp_path: Path) -> str:
-    with Store(store_path(tmp_path)) as store:
-        runs = store.runs()
+def only_run(tmp_path: Path, store: str | None = None) -> str:
+    with open_store(store_of(tmp_path, store)) as opened:
+        runs = opened.runs()
     assert len(runs) == 1, runs
     return runs[0].id
 

@@ -1,3 +1,6 @@
+"""The store's contract, run against SQLite and PostgreSQL alike (``store_url``); what only a
+SQLite file has (file modes, WAL, a full disk, a busy file) is tested on SQLite alone."""
+
 from __future__ import annotations
 
 import inspect
@@ -14,10 +17,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pgkit import query, shown
 
 from cslir.base.errors import ActionRefused, NotFound, StoreError, UsageError
+from cslir.base.storeurl import is_url
 from cslir.engine.events import GENESIS, NewEvent, format_at, verify_chain
-from cslir.store.sqlite import MIGRATIONS, RunRow, SeqConflict, Store
+from cslir.store import open_store
+from cslir.store.base import EventStore, RunRow, SeqConflict
+from cslir.store.pg_schema import MIGRATIONS as PG_MIGRATIONS
+from cslir.store.sqlite import MIGRATIONS, Store
 
 T0 = datetime(2026, 11, 29, 3, 4, 5, tzinfo=UTC)
 AT = format_at(T0)
@@ -34,13 +42,24 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(path: Path) -> Iterator[Store]:
+def store(store_url: str) -> Iterator[EventStore]:
+    with open_store(store_url, clock=lambda: T0) as opened:
+        opened.create_run("r1", "leak", "Leak", "live", "alice", AT, {"playbook_sha256": "ab"})
+        yield opened
+
+
+@pytest.fixture
+def sqlite_store(path: Path) -> Iterator[Store]:
     with Store(path, clock=lambda: T0) as opened:
         opened.create_run("r1", "leak", "Leak", "live", "alice", AT, {"playbook_sha256": "ab"})
         yield opened
 
 
-def fill(store: Store, n: int, run: str = "r1") -> None:
+def migrations(store_url: str) -> tuple[tuple[int, str], ...]:
+    return PG_MIGRATIONS if is_url(store_url) else MIGRATIONS
+
+
+def fill(store: EventStore, n: int, run: str = "r1") -> None:
     store.append_many(run, [NewEvent("alice", "note", {"i": i}, at(i)) for i in range(n)])
 
 
@@ -55,7 +74,7 @@ def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
 CHILD_PRELUDE = """
 import json, sys, time
 from pathlib import Path
-from cslir.store.sqlite import Store
+from cslir.store import open_store
 
 def wait_for_go():
     while not Path(sys.argv[1]).exists():
@@ -64,24 +83,24 @@ def wait_for_go():
 
 APPENDER = """
 db, run, worker, n = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
-with Store(db) as store:
+with open_store(db) as store:
     wait_for_go()
     for i in range(n):
         store.append(run, worker, "note", {"worker": worker, "i": i}, "2026-11-29T03:04:05.000000Z")
-        time.sleep(0.001)  # as a responder would, so the four writers interleave
+        time.sleep(0.001)  # as a responder would, so the writers interleave
 """
 
 OPENER = """
 db, run = sys.argv[2], sys.argv[3]
 wait_for_go()  # opening is what is under test here
-with Store(db) as store:
+with open_store(db) as store:
     store.create_run(run, "leak", "Leak", "live", "alice", "2026-11-29T03:04:05.000000Z", {})
 """
 
 CLAIMER = """
 db, worker = sys.argv[2], sys.argv[3]
 claimed = []
-with Store(db) as store:
+with open_store(db) as store:
     wait_for_go()
     while batch := store.outbox.claim_due_deliveries("2026-11-29T04:00:00.000000Z", worker, 600, 2):
         claimed += [d["id"] for d in batch]
@@ -136,27 +155,26 @@ def test_store_creates_owner_only_file_and_dir_whatever_the_umask(path: Path) ->
     }
 
 
-def test_store_uses_wal_journal(store: Store, path: Path) -> None:
+def test_store_uses_wal_journal(sqlite_store: Store, path: Path) -> None:
     assert rows(path, "PRAGMA journal_mode") == [("wal",)]
 
 
-def test_migrations_are_recorded_once_and_reopening_is_idempotent(path: Path) -> None:
-    Store(path, clock=lambda: T0).close()
-    Store(path, clock=lambda: T0 + timedelta(days=1)).close()
-    assert rows(path, "SELECT * FROM schema_migrations ORDER BY version") == [
-        (version, AT) for version, _ in MIGRATIONS
+def test_migrations_are_recorded_once_and_reopening_is_idempotent(store_url: str) -> None:
+    open_store(store_url, clock=lambda: T0).close()
+    open_store(store_url, clock=lambda: T0 + timedelta(days=1)).close()
+    assert query(store_url, "SELECT * FROM schema_migrations ORDER BY version") == [
+        (version, AT) for version, _ in migrations(store_url)
     ]
 
 
-def test_store_written_by_newer_cslir_is_refused(path: Path) -> None:
-    Store(path).close()
-    with sqlite3.connect(path) as conn:
-        conn.execute("INSERT INTO schema_migrations VALUES (99, ?)", (AT,))
+def test_store_written_by_newer_cslir_is_refused(store_url: str) -> None:
+    open_store(store_url).close()
+    query(store_url, "INSERT INTO schema_migrations VALUES (99, ?)", (AT,))
     with pytest.raises(StoreError) as refused:
-        Store(path)
+        open_store(store_url)
     assert refused.value.message == (
-        f"the store {path} was written by a newer cslir (schema 99);"
-        f" this one knows schema {MIGRATIONS[-1][0]}."
+        f"the store {shown(store_url)} was written by a newer cslir (schema 99);"
+        f" this one knows schema {migrations(store_url)[-1][0]}."
         " Upgrade cslir to use it."
     )
 
@@ -170,27 +188,29 @@ def test_a_file_that_is_not_a_store_is_refused_readably(tmp_path: Path) -> None:
 
 
 def test_processes_opening_a_fresh_store_at_once_migrate_it_once(
-    tmp_path: Path, path: Path
+    tmp_path: Path, store_url: str
 ) -> None:
-    run_children(tmp_path, OPENER, [[str(path), f"r{i}"] for i in range(4)])
-    assert rows(path, "SELECT version FROM schema_migrations ORDER BY version") == [
-        (version,) for version, _ in MIGRATIONS
+    run_children(tmp_path, OPENER, [[store_url, f"r{i}"] for i in range(4)])
+    assert query(store_url, "SELECT version FROM schema_migrations ORDER BY version") == [
+        (version,) for version, _ in migrations(store_url)
     ]
-    assert rows(path, "SELECT id FROM runs ORDER BY id") == [("r0",), ("r1",), ("r2",), ("r3",)]
+    assert query(store_url, "SELECT id FROM runs ORDER BY id") == [
+        ("r0",), ("r1",), ("r2",), ("r3",)
+    ]  # fmt: skip
 
 
-def test_closed_store_says_so(path: Path) -> None:
-    store = Store(path)
+def test_closed_store_says_so(store_url: str) -> None:
+    store = open_store(store_url)
     store.close()
     with pytest.raises(StoreError) as refused:
         store.last_seq("r1")
-    assert refused.value.message == f"the store {path} is closed"
+    assert refused.value.message == f"the store {shown(store_url)} is closed"
 
 
 # -- runs and events --------------------------------------------------------------------------
 
 
-def test_create_run_records_run_opened_as_event_one(store: Store) -> None:
+def test_create_run_records_run_opened_as_event_one(store: EventStore) -> None:
     [opened] = store.events("r1")
     assert (opened.seq, opened.type, opened.prev_hash, opened.actor, opened.at) == (
         1,
@@ -202,31 +222,31 @@ def test_create_run_records_run_opened_as_event_one(store: Store) -> None:
     assert opened.data == {"playbook_sha256": "ab"}
 
 
-def test_create_run_twice_is_refused(store: Store) -> None:
+def test_create_run_twice_is_refused(store: EventStore) -> None:
     with pytest.raises(ActionRefused) as refused:
         store.create_run("r1", "leak", "Leak", "live", "bob", AT, {})
     assert refused.value.message == "run 'r1' already exists"
     assert store.last_seq("r1") == 1
 
 
-def test_append_returns_the_event_as_stored(store: Store) -> None:
+def test_append_returns_the_event_as_stored(store: EventStore) -> None:
     event = store.append("r1", "bob", "step.done", {"step": "contain"}, T0 + timedelta(minutes=5))
     assert event.seq == 2
     assert event.at == "2026-11-29T03:09:05.000000Z"
     assert store.events("r1")[-1] == event
 
 
-def test_append_after_reopen_continues_the_chain(path: Path) -> None:
-    with Store(path) as store:
+def test_append_after_reopen_continues_the_chain(store_url: str) -> None:
+    with open_store(store_url) as store:
         store.create_run("r1", "leak", "Leak", "live", "alice", AT, {})
         store.append("r1", "alice", "note", {"text": "first"}, at(1))
-    with Store(path) as store:
+    with open_store(store_url) as store:
         store.append("r1", "bob", "note", {"text": "second"}, at(2))
         report = verify_chain(store.events("r1"))
     assert (report.ok, report.count) == (True, 3)
 
 
-def test_expect_seq_conflict_is_refused_and_records_nothing(store: Store) -> None:
+def test_expect_seq_conflict_is_refused_and_records_nothing(store: EventStore) -> None:
     store.append("r1", "alice", "note", {}, at(1), expect_seq=2)
     with pytest.raises(SeqConflict) as refused:
         store.append("r1", "bob", "step.done", {"step": "contain"}, at(2), expect_seq=2)
@@ -239,13 +259,13 @@ def test_expect_seq_conflict_is_refused_and_records_nothing(store: Store) -> Non
     assert store.last_seq("r1") == 2
 
 
-def test_append_to_unknown_run_is_not_found(store: Store, path: Path) -> None:
+def test_append_to_unknown_run_is_not_found(store: EventStore, store_url: str) -> None:
     with pytest.raises(NotFound) as refused:
         store.append("nope", "alice", "note", {}, AT)
-    assert refused.value.message == f"no run 'nope' in the store {path}"
+    assert refused.value.message == f"no run 'nope' in the store {shown(store_url)}"
 
 
-def test_append_many_records_all_or_nothing(store: Store) -> None:
+def test_append_many_records_all_or_nothing(store: EventStore) -> None:
     items = [NewEvent("alice", "note", {}, at(1)), NewEvent("alice", "note", {}, "yesterday")]
     with pytest.raises(ValueError, match="not a canonical event time"):
         store.append_many("r1", items)
@@ -253,7 +273,7 @@ def test_append_many_records_all_or_nothing(store: Store) -> None:
     assert [e.seq for e in store.append_many("r1", items[:1] * 3, expect_seq=2)] == [2, 3, 4]
 
 
-def test_iter_events_streams_pages_after_a_seq(store: Store) -> None:
+def test_iter_events_streams_pages_after_a_seq(store: EventStore) -> None:
     fill(store, 9)
     store.PAGE_SIZE = 3  # several pages, and a last page that is exactly full
     assert inspect.isgenerator(store.iter_events("r1"))
@@ -261,11 +281,11 @@ def test_iter_events_streams_pages_after_a_seq(store: Store) -> None:
     assert store.events("r1") == list(store.iter_events("r1"))
 
 
-def test_last_seq_is_zero_for_an_unknown_run(store: Store) -> None:
+def test_last_seq_is_zero_for_an_unknown_run(store: EventStore) -> None:
     assert store.last_seq("nope") == 0
 
 
-def test_runs_lists_each_run_with_its_last_event(store: Store) -> None:
+def test_runs_lists_each_run_with_its_last_event(store: EventStore) -> None:
     store.create_run("r2", "outage", "Outage", "drill", "bob", at(10), {})
     fill(store, 2)
     assert store.runs() == [
@@ -275,8 +295,8 @@ def test_runs_lists_each_run_with_its_last_event(store: Store) -> None:
 
 
 @pytest.fixture
-def prefixed(path: Path) -> Iterator[Store]:
-    with Store(path) as store:
+def prefixed(store_url: str) -> Iterator[EventStore]:
+    with open_store(store_url) as store:
         for run_id in ["ab12", "ab123", "ab34", "a_b", "cd56"]:
             store.create_run(run_id, "leak", "Leak", "live", "alice", AT, {})
         yield store
@@ -292,14 +312,14 @@ def test_resolve_run_finds_the_unique_or_exact_match(
     assert prefixed.resolve_run(prefix) == run_id
 
 
-def test_resolve_run_names_the_candidates_when_ambiguous(prefixed: Store) -> None:
+def test_resolve_run_names_the_candidates_when_ambiguous(prefixed: EventStore) -> None:
     with pytest.raises(UsageError) as refused:
         prefixed.resolve_run("ab")
     assert refused.value.message == "run prefix 'ab' is ambiguous: ab12, ab123, ab34"
 
 
 @pytest.mark.parametrize("prefix", ["zz", "ab5", ""])
-def test_resolve_run_without_a_match_is_not_found(prefixed: Store, prefix: str) -> None:
+def test_resolve_run_without_a_match_is_not_found(prefixed: EventStore, prefix: str) -> None:
     with pytest.raises(NotFound) as refused:
         prefixed.resolve_run(prefix)
     assert refused.value.message == f"no run matches '{prefix}'"
@@ -308,10 +328,11 @@ def test_resolve_run_without_a_match_is_not_found(prefixed: Store, prefix: str) 
 # -- tamper evidence, durability, contention --------------------------------------------------
 
 
-def test_event_edited_in_the_file_is_named_by_verify_chain(store: Store, path: Path) -> None:
+def test_event_edited_in_the_store_is_named_by_verify_chain(
+    store: EventStore, store_url: str
+) -> None:
     fill(store, 5)
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE events SET data = ? WHERE run = 'r1' AND seq = 4", ('{"i":99}',))
+    query(store_url, "UPDATE events SET data = ? WHERE run = 'r1' AND seq = 4", ('{"i":99}',))
     report = verify_chain(store.events("r1"))
     assert (report.ok, report.count, report.first_bad_seq, report.reason) == (
         False,
@@ -321,20 +342,20 @@ def test_event_edited_in_the_file_is_named_by_verify_chain(store: Store, path: P
     )
 
 
-def test_unreadable_data_in_the_file_names_the_event(store: Store, path: Path) -> None:
+def test_unreadable_data_in_the_store_names_the_event(store: EventStore, store_url: str) -> None:
     fill(store, 2)
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE events SET data = 'oops' WHERE run = 'r1' AND seq = 2")
+    query(store_url, "UPDATE events SET data = 'oops' WHERE run = 'r1' AND seq = 2")
     with pytest.raises(StoreError) as refused:
         store.events("r1")
     assert refused.value.message == (
-        f"the store {path} holds unreadable data for event 2 of run 'r1';"
+        f"the store {shown(store_url)} holds unreadable data for event 2 of run 'r1';"
         " the record was altered outside cslir"
     )
 
 
-def test_full_disk_is_reported_and_nothing_is_recorded(store: Store, path: Path) -> None:
+def test_full_disk_is_reported_and_nothing_is_recorded(sqlite_store: Store, path: Path) -> None:
     # max_page_count makes SQLite hit SQLITE_FULL exactly as a full disk would.
+    store = sqlite_store
     conn = store._conn
     assert conn is not None
     conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
@@ -353,17 +374,17 @@ def hold_write_lock(path: Path) -> sqlite3.Connection:
     return holder
 
 
-def test_append_waits_out_another_writer(store: Store, path: Path) -> None:
+def test_append_waits_out_another_writer(sqlite_store: Store, path: Path) -> None:
     holder = hold_write_lock(path)
     threading.Timer(0.3, holder.execute, ["COMMIT"]).start()
     try:
-        assert store.append("r1", "alice", "note", {}, AT).seq == 2
+        assert sqlite_store.append("r1", "alice", "note", {}, AT).seq == 2
     finally:
         holder.close()
 
 
 def test_store_busy_past_its_timeout_says_so_without_sqlite_jargon(
-    store: Store, path: Path
+    sqlite_store: Store, path: Path
 ) -> None:
     holder = hold_write_lock(path)
     try:
@@ -377,28 +398,28 @@ def test_store_busy_past_its_timeout_says_so_without_sqlite_jargon(
     )
 
 
-def test_four_processes_appending_at_once_lose_and_duplicate_nothing(
-    tmp_path: Path, store: Store, path: Path
+def test_eight_processes_appending_at_once_lose_and_duplicate_nothing(
+    tmp_path: Path, store: EventStore, store_url: str
 ) -> None:
-    workers = [f"w{i}" for i in range(4)]
-    run_children(tmp_path, APPENDER, [[str(path), "r1", w, "120"] for w in workers])
+    workers = [f"w{i}" for i in range(8)]
+    run_children(tmp_path, APPENDER, [[store_url, "r1", w, "100"] for w in workers])
     events = store.events("r1")
     report = verify_chain(events)
-    assert (report.ok, report.count) == (True, 481)
+    assert (report.ok, report.count) == (True, 801)
     switches = sum(a.actor != b.actor for a, b in itertools.pairwise(events[1:]))
-    assert switches > 3, "the writers must interleave for this test to mean anything"
+    assert switches > 7, "the writers must interleave for this test to mean anything"
     recorded = sorted((e.data["worker"], e.data["i"]) for e in events[1:])
-    assert recorded == sorted((w, i) for w in workers for i in range(120))
+    assert recorded == sorted((w, i) for w in workers for i in range(100))
 
 
 # -- the delivery outbox ----------------------------------------------------------------------
 
 
-def enqueue(store: Store, key: str, due: str = AT) -> int:
+def enqueue(store: EventStore, key: str, due: str = AT) -> int:
     return store.outbox.enqueue_delivery("r1", 1, "ic-pager", {"text": key}, key, due)
 
 
-def test_enqueue_with_the_same_key_returns_the_first_delivery(store: Store) -> None:
+def test_enqueue_with_the_same_key_returns_the_first_delivery(store: EventStore) -> None:
     first = enqueue(store, "k1")
     assert enqueue(store, "k1") == first
     [delivery] = store.outbox.deliveries("r1")
@@ -411,7 +432,7 @@ def test_enqueue_with_the_same_key_returns_the_first_delivery(store: Store) -> N
     }
 
 
-def test_claim_leases_only_deliveries_that_are_due(store: Store) -> None:
+def test_claim_leases_only_deliveries_that_are_due(store: EventStore) -> None:
     due = enqueue(store, "due", at(0))
     enqueue(store, "later", at(60))
     [claimed] = store.outbox.claim_due_deliveries(at(30), "w1", 10, limit=10)
@@ -424,7 +445,7 @@ def test_claim_leases_only_deliveries_that_are_due(store: Store) -> None:
     assert store.outbox.claim_due_deliveries(at(30), "w2", 10, limit=10) == []
 
 
-def test_lapsed_lease_is_reclaimable_but_a_live_one_is_not(store: Store) -> None:
+def test_lapsed_lease_is_reclaimable_but_a_live_one_is_not(store: EventStore) -> None:
     delivery = enqueue(store, "k1")
     store.outbox.claim_due_deliveries(at(0), "w1", 10, limit=1)
     assert store.outbox.claim_due_deliveries(at(9.999999), "w2", 10, limit=1) == []
@@ -432,7 +453,7 @@ def test_lapsed_lease_is_reclaimable_but_a_live_one_is_not(store: Store) -> None
     assert (reclaimed["id"], reclaimed["claimed_by"]) == (delivery, "w2")
 
 
-def test_finish_by_a_worker_whose_lease_was_reclaimed_changes_nothing(store: Store) -> None:
+def test_finish_by_a_worker_whose_lease_was_reclaimed_changes_nothing(store: EventStore) -> None:
     delivery = enqueue(store, "k1")
     store.outbox.claim_due_deliveries(at(0), "w1", 10, limit=1)
     store.outbox.claim_due_deliveries(at(10), "w2", 10, limit=1)
@@ -447,17 +468,17 @@ def test_finish_by_a_worker_whose_lease_was_reclaimed_changes_nothing(store: Sto
     )
 
 
-def test_finish_refuses_an_unknown_status(store: Store) -> None:
+def test_finish_refuses_an_unknown_status(store: EventStore) -> None:
     delivery = enqueue(store, "k1")
     with pytest.raises(ValueError, match="unknown delivery status 'sent'"):
         store.outbox.finish_delivery(delivery, "sent", 1, AT, None)
 
 
 def test_two_processes_claiming_at_once_never_share_a_delivery(
-    tmp_path: Path, store: Store, path: Path
+    tmp_path: Path, store: EventStore, store_url: str
 ) -> None:
     ids = [enqueue(store, f"k{i}") for i in range(200)]
-    outputs = run_children(tmp_path, CLAIMER, [[str(path), "w1"], [str(path), "w2"]])
+    outputs = run_children(tmp_path, CLAIMER, [[store_url, "w1"], [store_url, "w2"]])
     first, second = (json.loads(out) for out in outputs)
     assert first and second, "both claimers must have competed for the test to mean anything"
     assert set(first).isdisjoint(second)

@@ -13,7 +13,8 @@ from cslir.base.errors import CslirError
 from cslir.opsrepo.settings import Settings, load_settings
 from cslir.runs.effects import RunSession
 from cslir.runs.session import default_actor
-from cslir.store.sqlite import Store
+from cslir.store import open_store
+from cslir.store.base import EventStore
 
 if TYPE_CHECKING:
     from cslir.trust.keys import SigningKey
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 @dataclass
 class App:
     settings: Settings
-    store: Store
+    store: EventStore
     actor: str
     sessions: list[RunSession] = field(default_factory=list)
     _signer: tuple[SigningKey | None] | None = None
@@ -102,7 +103,9 @@ def make_app(ctx: click.Context, as_: str | None) -> App:
     opts = ctx_options(ctx)
     settings = load_settings(opts.get("root"), lang=opts.get("lang"))
     actor = as_ or default_actor(os.environ)
-    app = App(settings, Store(settings.store), actor)
+    store = open_store(settings.store)
+    ctx.call_on_close(store.close)  # registered first, so it runs last: after the two below
+    app = App(settings, store, actor)
     # Close callbacks run last-registered first: the worker stops, then the heads are signed
     # (so the outcomes it recorded in its grace are signed too).
     ctx.call_on_close(app.seal)

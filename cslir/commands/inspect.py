@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ def status(ctx: click.Context, run_id: str, as_json: bool, watch: bool, as_: str
             click.echo(printable(out))
         if not watch:
             return
-        time.sleep(1.0)
+        s.store.wait_for_events(s.run_id, last, 1.0)  # PostgreSQL wakes it at once
 
 
 key_option = click.option(

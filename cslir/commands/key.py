@@ -43,7 +43,8 @@ def init(ctx: click.Context, private: Path | None, public: Path | None) -> None:
     settings = load_settings(ctx_options(ctx).get("root"))
     private = private or _default_private()
     public = public or settings.root / "keys" / "signing.pub"
-    key_id = write_key_pair(private, public, settings.root, settings.store.parent)
+    store_dir = settings.store.parent if isinstance(settings.store, Path) else None
+    key_id = write_key_pair(private, public, settings.root, store_dir)
     inside = public.is_relative_to(settings.root)
     shown = os.path.relpath(public, settings.root) if inside else public
     click.echo(f"key {key_id}: private key {private} (owner-only; keep it out of git),"

@@ -114,7 +114,7 @@ def export(ctx: click.Context, run_id: str, output: Path | None, lang: str | Non
     manifest = export_bundle(
         run,
         lambda: app.store.iter_events(run),
-        Path(app.store.path).parent / "evidence",
+        app.store,
         out,
         lambda fmt, write: render(data, fmt, write),
         last_seq=data["chain"]["events"],

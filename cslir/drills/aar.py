@@ -18,7 +18,7 @@ from cslir.drills.scoring import RATINGS, ratings
 from cslir.engine.events import Event, format_at, parse_at
 from cslir.engine.model import localize
 from cslir.engine.state import RunState
-from cslir.store.sqlite import RunRow, Store
+from cslir.store.base import EventStore, RunRow
 
 FINISHING = ("step.done", "step.skipped", "step.failed", "decision.made", "approval.granted")
 HISTORY_MAX = 12  # runs compared, the newest last
@@ -138,7 +138,7 @@ def _note(e: Event) -> dict[str, Any]:
 # -- the drill's previous runs -------------------------------------------------------------------
 
 
-def history(store: Store, drill_id: str, upto: str) -> list[dict[str, Any]]:
+def history(store: EventStore, drill_id: str, upto: str) -> list[dict[str, Any]]:
     """This drill's runs up to ``upto`` (that run included), oldest first, with the objective
     ratings and measured values each recorded."""
     every = store.runs()

@@ -30,8 +30,9 @@ from cslir.drills.scheduler import Options, Scheduler
 from cslir.notify.outcomes import Result
 from cslir.notify.policy import Policy
 from cslir.opsrepo.settings import Settings
+from cslir.store import open_store
+from cslir.store.base import EventStore
 from cslir.store.schedule import Holder
-from cslir.store.sqlite import Store
 
 CLOCK_ENV = "CSLIR_SCHEDULER_CLOCK"
 STOP_GRACE = 5.0  # seconds the outbox gets at a stop to send what is due
@@ -77,13 +78,13 @@ class Daemon:
     signer: Any = None  # the organisation key that signs milestones, if cslir.yaml names one
 
     def run(self, *, once: bool) -> int:
-        store = Store(self.settings.store, clock=self.clock)
+        store = open_store(self.settings.store, clock=self.clock)
         me = holder()
         try:
             other = store.schedule.acquire(me, self.clock(), self.stale_after)
             if other is not None:
                 raise SchedulerBusy(
-                    f"another scheduler already keeps the store {store.path}: {other.holder}, "
+                    f"another scheduler already keeps the store {store.where}: {other.holder}, "
                     f"{other.describe()}; one scheduler per store (stop that one first)"
                 )
             try:
@@ -95,7 +96,7 @@ class Daemon:
 
     # -- --once --------------------------------------------------------------------------------
 
-    def _once(self, store: Store) -> int:
+    def _once(self, store: EventStore) -> int:
         from cslir.notify.service import flush
 
         core = Scheduler(self.settings, store, clock=self.clock, environ=self.environ,
@@ -113,7 +114,7 @@ class Daemon:
 
     # -- the daemon ----------------------------------------------------------------------------
 
-    def _serve(self, store: Store, me: Holder) -> int:
+    def _serve(self, store: EventStore, me: Holder) -> int:
         from apscheduler.triggers.interval import IntervalTrigger
 
         from cslir.notify.background import Background
@@ -152,7 +153,7 @@ class Daemon:
             signal.signal(sig, stop)
         loop.add_job(tick, IntervalTrigger(seconds=self.tick), id="watch",
                      next_run_time=datetime.now(UTC))  # fmt: skip
-        self.log(f"started store={store.path} holder={me.holder} tick={self.tick:g}s")
+        self.log(f"started store={store.where} holder={me.holder} tick={self.tick:g}s")
         if not stopping:
             loop.start()
         worker.request_stop(STOP_GRACE)

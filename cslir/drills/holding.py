@@ -22,11 +22,11 @@ from cslir.engine.state import RunState
 from cslir.runs.answers import collect_inputs, decision_inputs
 from cslir.runs.effects import RunSession
 from cslir.runs.session import RunCore, open_run
-from cslir.store.sqlite import Store
+from cslir.store.base import EventStore
 
 
 def open_drill(
-    store: Store,
+    store: EventStore,
     drill: Drill,
     playbook: Playbook,
     *,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cslir.report.improvements import Improvements
-from cslir.store.sqlite import RunRow, Store
+from cslir.store.base import EventStore, RunRow
 
 TYPES = ("run.closed", "drill.scored", "drill.rated", "improvement.added", "improvement.closed")
 
@@ -49,7 +49,7 @@ class Record:
         return max(held, key=lambda r: r.at, default=None)
 
 
-def read_record(store: Store) -> Record:
+def read_record(store: EventStore) -> Record:
     runs = {row.id: RunFacts(row) for row in store.runs()}
     for e in store.events_of_types(TYPES):
         facts = runs.get(e.run)

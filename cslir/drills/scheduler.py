@@ -41,7 +41,7 @@ from cslir.opsrepo.settings import Settings
 from cslir.runs.automation import answer_step
 from cslir.runs.effects import RunSession
 from cslir.runs.session import SYSTEM
-from cslir.store.sqlite import Store
+from cslir.store.base import EventStore
 
 ACTOR = "cslir-scheduler"
 MICRO = timedelta(microseconds=1)
@@ -79,7 +79,7 @@ class Scheduler:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        store: EventStore,
         *,
         clock: Callable[[], datetime],
         environ: Mapping[str, str],

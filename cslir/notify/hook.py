@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING
 
 from cslir.engine.events import Event
 from cslir.opsrepo.settings import Settings
-from cslir.store.sqlite import Store
+from cslir.store.base import EventStore
 
 if TYPE_CHECKING:
     from cslir.notify.background import Background
 
 _lock = threading.Lock()
-_workers: dict[tuple[Path, Path], Background] = {}
+_workers: dict[tuple[Path | str, Path], Background] = {}
 _atexit_registered = False
 
 
-def on_notify_for(settings: Settings, store: Store) -> Callable[[Event], None] | None:
+def on_notify_for(settings: Settings, store: EventStore) -> Callable[[Event], None] | None:
     return start_worker(settings).outbox.notice
 
 

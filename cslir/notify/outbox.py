@@ -23,7 +23,6 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from cslir.base.errors import CslirError
@@ -38,8 +37,9 @@ from cslir.notify.policy import Policy
 from cslir.notify.ratelimit import RateLimiter
 from cslir.notify.routes import DEFAULT_TIMEOUT, RouteBook
 from cslir.notify.runfacts import RunFacts
+from cslir.store import StoreTarget, open_store
+from cslir.store.base import EventStore
 from cslir.store.outbox import OutboxQueries
-from cslir.store.sqlite import Store
 
 RECONCILE_BATCH = 200
 LEASE_SAFETY = 5.0  # seconds: a held delivery goes back to the queue this long before its lease
@@ -51,7 +51,7 @@ class Outbox:
 
     def __init__(
         self,
-        store_path: Path,
+        store_path: StoreTarget,
         routes: RouteBook,
         *,
         environ: Mapping[str, str],
@@ -85,7 +85,7 @@ class Outbox:
         self._open: list[dict[str, Any]] = []
         self._limiter = RateLimiter()
         self._last_sweep = float("-inf")
-        self._store: Store | None = None
+        self._store: EventStore | None = None
         self._facts: RunFacts | None = None
         self._senders: Senders | None = None
 
@@ -115,7 +115,7 @@ class Outbox:
         ``self.deadline`` may be moved from another thread (followed by ``wake``).
         """
         self.deadline = deadline
-        self._store = Store(self.store_path)
+        self._store = open_store(self.store_path)
         self._facts = RunFacts(self._store)
         self._senders = Senders(
             self.policy.senders, self._done, environ=self.environ, now=self.clock
@@ -185,7 +185,7 @@ class Outbox:
         )
 
     @property
-    def store(self) -> Store:
+    def store(self) -> EventStore:
         if self._store is None:
             raise RuntimeError("the outbox is not running")
         return self._store

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cslir.store.sqlite import Store
+from cslir.store.base import EventStore
 
 # Events that finish a step: its alert (an approval page, a clock's page) can be resolved.
 FINISHING = frozenset({"step.done", "step.skipped", "approval.granted", "decision.made"})
@@ -28,7 +28,7 @@ class _Run:
 class RunFacts:
     """A cache over one store; used from one thread."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: EventStore) -> None:
         self.store = store
         self._runs: dict[str, _Run] = {}
 

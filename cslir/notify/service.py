@@ -23,7 +23,8 @@ from cslir.notify.plan import resolve_payload
 from cslir.notify.policy import Policy
 from cslir.notify.routes import RouteBook, load_routes
 from cslir.opsrepo.settings import Settings
-from cslir.store.sqlite import Store
+from cslir.store import open_store
+from cslir.store.base import EventStore
 
 TEST_TEXT = "A test message from cslir (`cslir notify test {route}`); no action is needed."
 FLUSH_SLACK = 5.0  # seconds beyond budget + longest timeout before flush stops waiting
@@ -85,7 +86,7 @@ def test_route(
         sends.append((resolve_payload(payload), f"cslir-test-{name}-{token}-resolve"))
     lines = [f"route {name} ({route.channel})"]
     ok = True
-    with Store(settings.store) as store, requests.Session() as session:
+    with open_store(settings.store) as store, requests.Session() as session:
         for body, key in sends:
             started = now()
             result = attempt(
@@ -100,7 +101,7 @@ def test_route(
 
 
 def _record_test(
-    store: Store, route: str, payload: dict[str, Any], key: str, result: Attempt, at: datetime
+    store: EventStore, route: str, payload: dict[str, Any], key: str, result: Attempt, at: datetime
 ) -> None:
     """Kept in the outbox (with no run) so readiness can tell when each route was last tested."""
     row = store.outbox.enqueue_delivery(None, None, route, payload, key, at)
@@ -121,7 +122,7 @@ def _describe(event: str, result: Attempt) -> list[str]:
     return lines
 
 
-def status_lines(store: Store, run: str | None) -> list[str]:
+def status_lines(store: EventStore, run: str | None) -> list[str]:
     run_id = store.resolve_run(run) if run else None
     lines = []
     for d in store.outbox.deliveries(run_id):
@@ -183,14 +184,14 @@ def flush(
     longest = max((r.timeout for r in book.current().routes.values()), default=0.0)
     deadline = time.monotonic() + policy.budget + longest + FLUSH_SLACK
     outbox.run(until, deadline)
-    with Store(settings.store) as store:
+    with open_store(settings.store) as store:
         left = [
             d for d in store.outbox.open_deliveries() if _not_leased_elsewhere(d, outbox.id, clock)
         ]
     return FlushReport(results, len(left))
 
 
-def undelivered(store: Store, run_id: str) -> tuple[str, bool]:
+def undelivered(store: EventStore, run_id: str) -> tuple[str, bool]:
     """One line naming a run's pages that are not delivered (failed, pending, never queued),
     or ""; and whether any failed."""
     rows = store.outbox.deliveries(run_id)
@@ -207,7 +208,7 @@ def undelivered(store: Store, run_id: str) -> tuple[str, bool]:
 
 
 def retry_failed(
-    store: Store, actor: str, *, delivery: int | None = None, run: str | None = None
+    store: EventStore, actor: str, *, delivery: int | None = None, run: str | None = None
 ) -> list[int]:
     """Re-queue failed deliveries (one, a run's, or all) with a fresh budget; their ids."""
     run_id = store.resolve_run(run) if run else None

@@ -1,4 +1,4 @@
-"""Where the ops repo is, where the store is, and the settings in cslir.yaml."""
+"""Where the ops repo is, where the store is (a file or a PostgreSQL URL), and cslir.yaml."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cslir.base import storeurl
 from cslir.base.errors import InvalidInput
 
 SETTINGS_FILE = "cslir.yaml"
@@ -29,7 +30,7 @@ def find_root(explicit: str | None, environ: Mapping[str, str], cwd: Path) -> Pa
 @dataclass(frozen=True)
 class Settings:
     root: Path
-    store: Path
+    store: Path | str  # a SQLite file, or a postgresql:// URL (its password only referenced)
     timezone: str | None = None
     language: str = "en"
     responders: Mapping[str, Any] = field(default_factory=dict)
@@ -59,8 +60,12 @@ def load_settings(
         except yamlload.YamlError as e:
             raise InvalidInput(e.diagnostic.format()) from None
     store_setting = env.get("CSLIR_STORE") or data.get("store")
-    store = Path(store_setting) if store_setting else Path(".cslir") / "cslir.db"
-    if not store.is_absolute():
+    store: Path | str = Path(".cslir") / "cslir.db"
+    if isinstance(store_setting, str) and storeurl.is_url(store_setting):
+        store = store_setting
+    elif store_setting:
+        store = Path(str(store_setting))
+    if isinstance(store, Path) and not store.is_absolute():
         store = root / store
     language = lang or (data.get("language") if isinstance(data.get("language"), str) else "en")
     return Settings(

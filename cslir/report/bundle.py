@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import takewhile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from cslir.base.errors import InvalidInput, NotFound, VerificationFailed
 from cslir.base.files import staged
@@ -98,10 +98,18 @@ class _Writer:
         self.files[name] = {"sha256": sink.sha.hexdigest(), "size": sink.size}
 
 
+class Evidence(Protocol):
+    """Where the run's evidence blobs are read from: the store that kept them."""
+
+    evidence_where: str
+
+    def open_evidence(self, sha256: str) -> IO[bytes] | None: ...
+
+
 def export_bundle(
     run_id: str,
     source: Callable[[], Iterable[Event]],
-    evidence_dir: Path,
+    evidence: Evidence,
     out: Path,
     render: Callable[[str, Callable[[str], object]], None],
     last_seq: int,
@@ -136,7 +144,7 @@ def export_bundle(
                 with w.member(name) as sink:
                     render(fmt, sink.write)
             for sha, seq in _evidence(events()).items():
-                _copy_evidence(w, evidence_dir, sha, seq)
+                _copy_evidence(w, evidence, sha, seq)
             manifest = {
                 "bundle_version": BUNDLE_VERSION,
                 "run": run_id,
@@ -170,20 +178,28 @@ def _evidence(events: Iterable[Event]) -> dict[str, int]:
     return found
 
 
-def _copy_evidence(w: _Writer, evidence_dir: Path, sha: str, seq: int) -> None:
-    path = evidence_dir / sha[:2] / sha
-    try:
-        f = open(path, "rb")  # noqa: SIM115 (closed below; the size is needed before writing)
-    except OSError:
+def _copy_evidence(w: _Writer, evidence: Evidence, sha: str, seq: int) -> None:
+    f = evidence.open_evidence(sha)
+    if f is None:
         raise NotFound(
-            f"evidence {sha} (event {seq}) is missing from {evidence_dir}; nothing exported"
-        ) from None
+            f"evidence {sha} (event {seq}) is missing from {evidence.evidence_where};"
+            " nothing exported"
+        )
     with f:
         name = f"evidence/{sha}"
-        with w.member(name, size=os.fstat(f.fileno()).st_size) as sink:
+        with w.member(name, size=_size(f)) as sink:
             while chunk := f.read(1 << 20):
                 sink.write(chunk)
     if w.files[name]["sha256"] != sha:
         raise VerificationFailed(
-            f"evidence {path} no longer matches its sha256 (event {seq}); nothing exported"
+            f"evidence {sha} in {evidence.evidence_where} no longer matches its sha256"
+            f" (event {seq}); nothing exported"
         )
+
+
+def _size(f: IO[bytes]) -> int:
+    """The blob's size, known before writing: a member over 4 GiB needs ZIP64 from the start."""
+    here = f.tell()
+    end = f.seek(0, os.SEEK_END)
+    f.seek(here)
+    return end

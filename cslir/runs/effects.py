@@ -32,11 +32,6 @@ class RunSession(RunCore):
     role_routes: Mapping[str, str] = field(default_factory=dict)
     _running: set[str] = field(default_factory=set, init=False, repr=False)  # commands run now
 
-    @property
-    def evidence_dir(self) -> Path:
-        """Content-addressed evidence, kept beside the store."""
-        return Path(self.store.path).parent / "evidence"
-
     def notify_step(self, step_id: str) -> list[Event]:
         st = self.state()
         step = st.playbook.step(step_id)
@@ -91,9 +86,9 @@ class RunSession(RunCore):
                 f"{', '.join(steps)}); nothing was recorded"
             )
         if path is not None:
-            item = store_file(path, self.evidence_dir)
+            item = store_file(path, self.store)
         elif text is not None:
-            item = store_text(text, self.evidence_dir)
+            item = store_text(text, self.store)
         else:
             raise ActionRefused("give a file or a text as evidence")
         data: dict[str, Any] = dict(item)

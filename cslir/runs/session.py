@@ -26,7 +26,7 @@ from cslir.engine.state import RunState, advance, fold, input_values
 from cslir.engine.templating import TemplateProblem, render
 from cslir.opsrepo.snapshot import playbook_from_opening
 from cslir.runs.sealing import seal_milestones, unsealed
-from cslir.store.sqlite import SeqConflict, Store
+from cslir.store.base import EventStore, SeqConflict
 from cslir.trust.keys import SigningKey
 
 Now = Callable[[], datetime]
@@ -56,7 +56,7 @@ def paused_message(run_id: str) -> str:
 
 
 def open_run(
-    store: Store,
+    store: EventStore,
     playbook: Playbook,
     inputs: Mapping[str, Any],
     *,
@@ -98,7 +98,7 @@ class RunCore:
     ``watchers`` add to the watch (a drill run's injects and scoring).
     """
 
-    store: Store
+    store: EventStore
     run_id: str
     actor: str
     _: KW_ONLY

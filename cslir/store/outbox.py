@@ -1,19 +1,20 @@
 """The notification outbox's half of the store: queue, lease, settle and list deliveries.
 
 A collaborator that a store hands out as ``store.outbox``; it uses that store's connection,
-transactions and retries, so a delivery and the event it settles commit together.
+transactions and retries, so a delivery and the event it settles commit together. The SQL is
+shared by SQLite and PostgreSQL; where they differ (a JSON field, ``FOR UPDATE SKIP LOCKED``
+when claiming) the store says how.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from cslir.store.sqlite import Store
+    from cslir.store.base import Conn, EventStore
 
 from cslir.engine.events import Event, NewEvent, as_at, canonical_json, format_at, parse_at
 
@@ -24,7 +25,7 @@ DELIVERY_STATUSES = frozenset({"pending", "delivering", "delivered", "failed", "
 class OutboxQueries:
     """Delivery rows: one per notification request, claimed by workers under a lease."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: EventStore) -> None:
         self._store = store
 
     def enqueue_delivery(
@@ -47,7 +48,7 @@ class OutboxQueries:
         """``enqueue_delivery`` for many, in one transaction (one sync, however many)."""
         now = format_at(self._store._clock())
 
-        def work(conn: sqlite3.Connection) -> list[int]:
+        def work(conn: Conn) -> list[int]:
             ids = []
             for run, event_seq, route, payload, key, next_at in items:
                 conn.execute(
@@ -61,7 +62,7 @@ class OutboxQueries:
                 row = conn.execute(
                     "SELECT id FROM deliveries WHERE idempotency_key = ?", (key,)
                 ).fetchone()
-                ids.append(int(row[0]))
+                ids.append(int(row["id"]))
             return ids
 
         return self._store._write(work)
@@ -80,7 +81,7 @@ class OutboxQueries:
         its row, already superseded, and its ``notify.withheld`` event commit together, once."""
         when = format_at(at)
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: Conn) -> None:
             made = conn.execute(
                 "INSERT INTO deliveries (run, event_seq, route, payload, idempotency_key,"
                 " status, attempts, next_attempt_at, last_error, updated_at)"
@@ -113,39 +114,44 @@ class OutboxQueries:
 
         Pending ones whose time has come, and delivering ones whose lease lapsed (their worker
         died), are claimed: the ids in ``first`` before any other, and with ``only`` none but
-        those. Selecting and marking happen in one IMMEDIATE transaction, so two workers never
-        hold the same delivery.
+        those. Selecting and marking happen in one transaction (IMMEDIATE on SQLite; on
+        PostgreSQL the rows are locked and those another worker is claiming are skipped), so two
+        workers never hold the same delivery.
         """
         until = format_at(parse_at(now_at) + timedelta(seconds=lease_seconds))
+        skip_locked = self._store.SKIP_LOCKED
         due_sql = (
             "SELECT id FROM deliveries WHERE ((status = 'pending' AND next_attempt_at <= ?)"
             " OR (status = 'delivering' AND claimed_until <= ?))"
         )
 
-        def select(conn: sqlite3.Connection, among: Collection[int] | None, n: int) -> list[int]:
+        def select(conn: Conn, among: Collection[int] | None, n: int) -> list[int]:
             if among is None:
-                rows = conn.execute(due_sql + " ORDER BY next_attempt_at, id LIMIT ?",
+                rows = conn.execute(due_sql + f" ORDER BY next_attempt_at, id LIMIT ?{skip_locked}",
                                     (now_at, now_at, n))  # fmt: skip
-                return [row[0] for row in rows]
+                return [row["id"] for row in rows]
             found: list[int] = []
             wanted = sorted(among)
             for i in range(0, len(wanted), 500):  # under SQLite's limit on parameters
                 chunk = wanted[i : i + 500]
-                sql = f"{due_sql} AND id IN ({', '.join('?' * len(chunk))}) ORDER BY id"
-                found += [row[0] for row in conn.execute(sql, (now_at, now_at, *chunk))]
+                marks = ", ".join("?" * len(chunk))
+                sql = f"{due_sql} AND id IN ({marks}) ORDER BY id{skip_locked}"
+                found += [row["id"] for row in conn.execute(sql, (now_at, now_at, *chunk))]
             return found[:n]
 
-        def work(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        def work(conn: Conn) -> list[dict[str, Any]]:
             ids = select(conn, only if only is not None else first, limit) if first or only else []
             if only is None and len(ids) < limit:
                 ids += [i for i in select(conn, None, limit) if i not in ids][: limit - len(ids)]
-            conn.executemany(
-                "UPDATE deliveries SET status = 'delivering', claimed_by = ?, claimed_until = ?,"
-                " updated_at = ? WHERE id = ?",
-                [(worker, until, now_at, i) for i in ids],
-            )
+            if not ids:
+                return []
             marks = ", ".join("?" * len(ids))
-            return _deliveries(conn, f"WHERE id IN ({marks})", tuple(ids)) if ids else []
+            conn.execute(
+                "UPDATE deliveries SET status = 'delivering', claimed_by = ?, claimed_until = ?,"
+                f" updated_at = ? WHERE id IN ({marks})",
+                (worker, until, now_at, *ids),
+            )
+            return _deliveries(conn, f"WHERE id IN ({marks})", tuple(ids))
 
         return self._store._write(work)
 
@@ -184,7 +190,7 @@ class OutboxQueries:
         if worker is not None:
             sql, params = sql + " AND claimed_by = ?", (*params, worker)
 
-        def work(conn: sqlite3.Connection) -> bool:
+        def work(conn: Conn) -> bool:
             if conn.execute(sql, params).rowcount != 1:
                 return False
             if record is not None:
@@ -205,7 +211,7 @@ class OutboxQueries:
         if isinstance(row.get("event_seq"), int):
             data["request_seq"] = row["event_seq"]
 
-        def work(conn: sqlite3.Connection) -> bool:
+        def work(conn: Conn) -> bool:
             done = conn.execute(
                 "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"
                 " first_attempt_at = NULL, last_error = NULL, updated_at = ?"
@@ -224,12 +230,11 @@ class OutboxQueries:
     def deliveries(self, run: str | None = None) -> list[dict[str, Any]]:
         """Every delivery (of one run, if given) in queue order, payload decoded."""
         where, params = ("WHERE run = ?", (run,)) if run is not None else ("", ())
-        return self._store._retry("read", lambda: _deliveries(self._store._db, where, params))
+        return self._deliveries(where, params)
 
     def open_deliveries(self) -> list[dict[str, Any]]:
         """Deliveries still to be made: pending, or leased to a worker."""
-        where = "WHERE status IN ('pending', 'delivering')"
-        return self._store._retry("read", lambda: _deliveries(self._store._db, where, ()))
+        return self._deliveries("WHERE status IN ('pending', 'delivering')", ())
 
     def open_delivery_times(self) -> list[dict[str, Any]]:
         """Like ``open_deliveries``, only when each is due and who holds it (no payload)."""
@@ -241,26 +246,27 @@ class OutboxQueries:
 
     def delivered_triggers(self, channel: str) -> list[dict[str, Any]]:
         """Delivered ``trigger`` payloads for ``channel`` with no ``<key>-resolve`` delivery yet."""
+        field = self._store.JSON_FIELD
         where = (
-            "WHERE status = 'delivered' AND json_extract(payload, '$.channel') = ?"
-            " AND json_extract(payload, '$.event') = 'trigger' AND NOT EXISTS"
+            f"WHERE status = 'delivered' AND {field.format(column='payload', key='channel')} = ?"
+            f" AND {field.format(column='payload', key='event')} = 'trigger' AND NOT EXISTS"
             " (SELECT 1 FROM deliveries r WHERE r.idempotency_key = deliveries.idempotency_key"
             " || '-resolve')"
         )
-        return self._store._retry("read", lambda: _deliveries(self._store._db, where, (channel,)))
+        return self._deliveries(where, (channel,))
 
     def last_delivered(self) -> dict[str, str]:
         """Route -> when a message (or a test) was last delivered to it."""
         rows = self._store._read(
-            "SELECT route, max(updated_at) FROM deliveries WHERE status = 'delivered'"
+            "SELECT route, max(updated_at) AS at FROM deliveries WHERE status = 'delivered'"
             " GROUP BY route"
         )
-        return {str(row[0]): str(row[1]) for row in rows}
+        return {str(row["route"]): str(row["at"]) for row in rows}
 
     def unqueued_events(self, type: str, limit: int = 500) -> list[Event]:
         """Events of ``type`` that no delivery refers to yet (the outbox's reconciler)."""
         rows = self._store._read(
-            "SELECT run, seq, at, actor, type, data, prev_hash, hash FROM events e"
+            "SELECT e.run, e.seq, e.at, e.actor, e.type, e.data, e.prev_hash, e.hash FROM events e"
             " WHERE type = ? AND NOT EXISTS"
             " (SELECT 1 FROM deliveries d WHERE d.run = e.run AND d.event_seq = e.seq)"
             " ORDER BY at, run, seq LIMIT ?",
@@ -275,11 +281,17 @@ class OutboxQueries:
             "UPDATE deliveries SET status = 'pending', claimed_by = NULL, claimed_until = NULL,"
             " updated_at = ? WHERE status = 'delivering' AND claimed_by = ?"
         )
-        return self._store._write(lambda conn: conn.execute(sql, (now, worker)).rowcount)
+        return self._store._write(lambda conn: int(conn.execute(sql, (now, worker)).rowcount))
+
+    def _deliveries(self, where: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        rows = self._store._read(f"SELECT * FROM deliveries {where} ORDER BY id", params)
+        return [_decoded(row) for row in rows]
 
 
-def _deliveries(
-    conn: sqlite3.Connection, where: str, params: tuple[Any, ...]
-) -> list[dict[str, Any]]:
-    rows = conn.execute(f"SELECT * FROM deliveries {where} ORDER BY id", params)
-    return [{**dict(row), "payload": json.loads(row["payload"])} for row in rows]
+def _deliveries(conn: Conn, where: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    rows = conn.execute(f"SELECT * FROM deliveries {where} ORDER BY id", params).fetchall()
+    return [_decoded(row) for row in rows]
+
+
+def _decoded(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {**dict(row), "payload": json.loads(row["payload"])}

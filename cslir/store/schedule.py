@@ -1,8 +1,8 @@
 """The drill scheduler's half of the store: its fires, the drills it keeps, and its lock.
 
-A collaborator that a store hands out as ``store.schedule`` (like ``store.outbox``), so that a
-store on another engine can give the same methods (PostgreSQL: an advisory lock for the one
-scheduler) and nothing above the store changes.
+A collaborator that a store hands out as ``store.schedule`` (like ``store.outbox``); the SQL is
+shared by SQLite and PostgreSQL, and on PostgreSQL the one scheduler also holds an advisory
+lock (``pgfollow.AdvisoryScheduleQueries``), so nothing above the store changes.
 
 - ``drill_fires`` has one row per (drill, slot, kind): a slot is claimed by inserting its row,
   so two schedulers, or one restarted after a crash, never fire it twice.
@@ -16,7 +16,6 @@ scheduler) and nothing above the store changes.
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from cslir.engine.events import format_at
 
 if TYPE_CHECKING:
-    from cslir.store.sqlite import Store
+    from cslir.store.base import Conn, EventStore
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ def _pid_gone(pid: int) -> bool:
 
 
 class ScheduleQueries:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: EventStore) -> None:
         self._store = store
 
     # -- fires -------------------------------------------------------------------------------
@@ -64,13 +63,13 @@ class ScheduleQueries:
     ) -> str | None:
         """Insert the slot's row; None if this call made it, else the status already there."""
 
-        def work(conn: sqlite3.Connection) -> str | None:
+        def work(conn: Conn) -> str | None:
             row = conn.execute(
                 "SELECT status FROM drill_fires WHERE drill = ? AND slot = ? AND kind = ?",
                 (drill, slot, kind),
             ).fetchone()
             if row is not None:
-                return str(row[0])
+                return str(row["status"])
             conn.execute(
                 "INSERT INTO drill_fires (drill, slot, kind, status, at, detail)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -103,20 +102,20 @@ class ScheduleQueries:
 
     def last_slot(self, drill: str) -> str | None:
         rows = self._store._read(
-            "SELECT max(slot) FROM drill_fires WHERE drill = ? AND kind = 'fire'", (drill,)
+            "SELECT max(slot) AS slot FROM drill_fires WHERE drill = ? AND kind = 'fire'", (drill,)
         )
-        return str(rows[0][0]) if rows and rows[0][0] else None
+        return str(rows[0]["slot"]) if rows and rows[0]["slot"] else None
 
     def watched_since(self, drill: str, now: datetime) -> str:
         """Since when the drill's schedule has been kept; ``now`` for a drill first seen."""
 
-        def work(conn: sqlite3.Connection) -> str:
+        def work(conn: Conn) -> str:
             conn.execute(
                 "INSERT INTO drill_watch (drill, since) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (drill, format_at(now)),
             )
             row = conn.execute("SELECT since FROM drill_watch WHERE drill = ?", (drill,))
-            return str(row.fetchone()[0])
+            return str(row.fetchone()["since"])
 
         return self._store._write(work)
 
@@ -124,28 +123,32 @@ class ScheduleQueries:
 
     def acquire(self, me: Holder, now: datetime, stale_after: float) -> Holder | None:
         """Take the scheduler lock; None on success, else the live holder that keeps it."""
-        at = format_at(now)
         stale_before = format_at(now - timedelta(seconds=stale_after))
 
-        def work(conn: sqlite3.Connection) -> Holder | None:
+        def work(conn: Conn) -> Holder | None:
             row = conn.execute(
                 "SELECT holder, pid, host, started_at, beat_at FROM scheduler_lock WHERE id = 1"
             ).fetchone()
             if row is not None:
-                other = Holder(*row)
+                other = Holder(**dict(row))
                 mine = (other.pid, other.host) == (me.pid, me.host)
                 if not mine and not self._stale(other, me.host, stale_before):
                     return other
-            conn.execute(
-                "INSERT INTO scheduler_lock (id, holder, pid, host, started_at, beat_at)"
-                " VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
-                " holder = excluded.holder, pid = excluded.pid, host = excluded.host,"
-                " started_at = excluded.started_at, beat_at = excluded.beat_at",
-                (me.holder, me.pid, me.host, at, at),
-            )
+            self._take(conn, me, now)
             return None
 
         return self._store._write(work)
+
+    @staticmethod
+    def _take(conn: Conn, me: Holder, now: datetime) -> None:
+        at = format_at(now)
+        conn.execute(
+            "INSERT INTO scheduler_lock (id, holder, pid, host, started_at, beat_at)"
+            " VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            " holder = excluded.holder, pid = excluded.pid, host = excluded.host,"
+            " started_at = excluded.started_at, beat_at = excluded.beat_at",
+            (me.holder, me.pid, me.host, at, at),
+        )
 
     @staticmethod
     def _stale(other: Holder, here: str, stale_before: str) -> bool:

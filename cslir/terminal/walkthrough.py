@@ -111,12 +111,20 @@ class Walkthrough:
             if not self.prompted:
                 self.term.prompt(prompt_text(st, step))
                 self.prompted = True
-            # a short poll, so that what others record shows up while this responder thinks
-            line = self.term.read_line(timeout=self.poll)
+            # a short wait, so that what others record shows up while this responder thinks
+            line = self.read_line()
             if line is None:
                 continue
             self.prompted = False
             self.handle(self.s.state(), step, line.strip())
+
+    def read_line(self) -> str | None:
+        """The responder's line, or None once ``poll`` passes or another responder records
+        something (PostgreSQL says so at once; a SQLite file is looked at every moment)."""
+        self.s.store.wait_for_events(
+            self.s.run_id, self.seen_seq, self.poll, also=[self.term.stdin]
+        )
+        return self.term.read_line(timeout=0)
 
     def say(self, text: str, *style: str) -> None:
         """Print a line between prompts: off the line of a prompt that is waiting."""
@@ -184,7 +192,7 @@ class Walkthrough:
             self.say(text, "dim")
             self.term.prompt(IDLE_PROMPT)
             self.shown, self.prompted = "__idle__" + text, True
-        line = self.term.read_line(timeout=self.poll)
+        line = self.read_line()
         if line is not None:
             self.shown, self.prompted = None, False
             self.handle(self.s.state(), None, line.strip())

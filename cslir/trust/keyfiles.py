@@ -9,14 +9,16 @@ from cslir.base.errors import UsageError
 from cslir.trust.keys import generate, load_signing_key
 
 
-def write_key_pair(private: Path, public: Path, root: Path, store_dir: Path) -> str:
+def write_key_pair(private: Path, public: Path, root: Path, store_dir: Path | None) -> str:
     """Write a new key pair and return its key id.
 
     The private key may not go inside the ops repo (it would be committed) or beside the store
-    (whoever can rewrite the record could then sign it); neither file is ever overwritten.
+    (whoever can rewrite the record could then sign it; a PostgreSQL store has no folder);
+    neither file is ever overwritten.
     """
     private, public = private.absolute(), public.absolute()
-    for place, why in ((root.absolute(), "the ops repo"), (store_dir.absolute(), "the store")):
+    places = [(root, "the ops repo"), *([(store_dir, "the store")] if store_dir else [])]
+    for place, why in ((p.absolute(), why) for p, why in places):
         if private.is_relative_to(place):
             raise UsageError(
                 f"--private {private} is inside {why} ({place}); the private key must live"

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from cslir.engine.events import Event, verify_chain
-from cslir.store.sqlite import RunRow
+from cslir.store.base import RunRow
 from cslir.trust.checkpoints import Seals
 from cslir.trust.keys import VerifyKey
 
