@@ -72,7 +72,10 @@ def connection(url: str, environ: Mapping[str, str]) -> Connection:
             f"the store URL {shown} holds a password in clear text; write it as"
             " ${env:NAME} in the URL, or leave it to PGPASSFILE or PGPASSWORD"
         )
-    secret = resolve(unquote(written[0]), environ) if written else None
+    try:
+        secret = resolve(unquote(written[0]), environ) if written else None
+    except InvalidInput as e:
+        raise InvalidInput(f"the store URL {shown}: {e.message}") from None
     netloc = parts.netloc
     if password is not None:
         user, _, host = netloc.rpartition("@")

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "drill": ("drill", "drill", "Hold a drill, advance its scenario time, rate it, list drills."),
     "scheduler": ("scheduler", "scheduler", "Keep drill schedules; watch every open clock."),
     "readiness": ("readiness", "readiness", "Say whether every playbook is ready, and why not."),
+    "store": ("store", "store", "Team mode: check the store, copy runs between stores."),
 }
 
 

@@ -3,7 +3,8 @@
 ``EventStore`` owns the logic and the SQL that SQLite and PostgreSQL share (written with ``?``
 parameters; the PostgreSQL store translates them). A backend supplies the rest: connections,
 transactions and their retries (``_write``, ``_read``), the per-run write lock, the news that
-an event was recorded, evidence blobs, waiting for new events, and the one-scheduler lock.
+an event was recorded, evidence blobs, and waiting for new events. The delivery outbox
+(``store.outbox``) and the drill scheduler's queries (``store.schedule``) are collaborators.
 """
 
 from __future__ import annotations
@@ -126,6 +127,26 @@ class EventStore(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    @abstractmethod
+    def _server(self) -> str:
+        """What holds the store, for ``check``."""
+
+    @abstractmethod
+    def _permissions(self) -> str:
+        """What this user may do with the store, for ``check``; StoreError when not enough."""
+
+    def check(self) -> list[str]:
+        """What ``cslir store check`` reports: what holds it, its schema, what we may do."""
+        rows = self._read("SELECT version FROM schema_migrations ORDER BY version")
+        versions = [int(row["version"]) for row in rows]
+        applied = f"{len(versions)} migration{'s' * (len(versions) != 1)} applied"
+        return [
+            self._server(),
+            f"schema: version {versions[-1]} ({applied}), the newest this cslir knows",
+            self._permissions(),
+            f"evidence: {self.evidence_where}",
+        ]
 
     # -- runs and events -------------------------------------------------------------------
 

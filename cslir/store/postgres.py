@@ -48,6 +48,8 @@ PgConn = psycopg.Connection[dict[str, Any]]
 # Advisory lock namespaces (the first of the two int4 keys): "cslir" in a few bits, per use.
 LOCK_MIGRATE, LOCK_RUN = 0x63736C01, 0x63736C02
 MAX_EVIDENCE = 64 * 1024 * 1024
+TABLES = ("runs", "events", "deliveries", "evidence", "drill_fires", "drill_watch",
+          "scheduler_lock")  # fmt: skip
 _TRANSIENT = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 
 
@@ -314,6 +316,32 @@ class PostgresStore(EventStore):
     def open_evidence(self, sha256: str) -> IO[bytes] | None:
         rows = self._read("SELECT data FROM evidence WHERE sha256 = ?", (sha256,))
         return io.BytesIO(bytes(rows[0]["data"])) if rows else None
+
+    # -- checking ------------------------------------------------------------------------------
+
+    def _server(self) -> str:
+        [row] = self._read(
+            "SELECT current_setting('server_version') AS version, current_user AS who,"
+            " current_database() AS db"
+        )
+        return (
+            f"PostgreSQL {row['version']}, {self.where}: user {row['who']}, database"
+            f" {row['db']}, schema {self.schema}"
+        )
+
+    def _permissions(self) -> str:
+        needs = [(t, p) for t in TABLES for p in ("SELECT", "INSERT", "UPDATE")]
+        lacking = [
+            f"{p} on {t}"
+            for t, p in needs
+            if not self._read("SELECT has_table_privilege(?, ?) AS ok", (t, p))[0]["ok"]
+        ]
+        if lacking:
+            raise StoreError(
+                f"the store {self.where}: this user lacks {', '.join(lacking)}; grant them"
+                f" (GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {self.schema} TO ...)"
+            )
+        return f"permissions: read and write on {', '.join(TABLES)}"
 
     # -- followers: on a connection of its own (``pgfollow``) ---------------------------------
 

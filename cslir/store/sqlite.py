@@ -252,6 +252,15 @@ class Store(EventStore):
                 return self.last_seq(run_id) > after_seq
         return True
 
+    def _server(self) -> str:
+        return f"SQLite {sqlite3.sqlite_version}, file {self.where}"
+
+    def _permissions(self) -> str:
+        for place in (self.path, self.path.parent):
+            if not os.access(place, os.R_OK | os.W_OK):
+                raise StoreError(f"the store {self.where}: {place} is not writable by this user")
+        return "permissions: read and write"
+
     # -- lifetime --------------------------------------------------------------------------
 
     def close(self) -> None:
