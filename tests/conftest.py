@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pgkit import pg_database, pg_url, store_url  # noqa: F401 (fixtures every module may use)
+from pgkit import cluster, pg_database, pg_url, store_url  # noqa: F401 (fixtures for every module)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -8,14 +8,19 @@ its own in it (its store URL's ``search_path``).
 
 ``store_url`` is the fixture the store suite is parametrised with: a SQLite file, then the same
 tests against PostgreSQL. ``query`` reads or edits either store behind cslir's back (the
-tamper tests).
+tamper tests). ``cluster`` is a private server of the session's own, for what cannot be done to
+the shared one (a restart, a password).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import socket
 import sqlite3
+import subprocess
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -106,3 +111,79 @@ def shown(store: str) -> str:
     from cslir.base.storeurl import display
 
     return display(store) if is_url(store) else store
+
+
+# -- a PostgreSQL server of the test's own ----------------------------------------------------
+# The shared server cannot be restarted (other agents use it), and it trusts every connection,
+# so a bad password cannot be shown on it. These tests start a private cluster from the
+# server's own binaries: password (SCRAM) authentication, a port of its own, restartable.
+
+PASSWORD = "s3cret-Team-Mode"  # a test value, not a secret
+
+
+def _bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(candidates[-1]) if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Cluster:
+    """A throw-away PostgreSQL server on 127.0.0.1 that asks for a password."""
+
+    def __init__(self, initdb: str, pg_ctl: str) -> None:
+        self.pg_ctl = pg_ctl
+        self.dir = Path(tempfile.mkdtemp(prefix="cslir-pg-"))
+        self.data = self.dir / "data"
+        self.port = _free_port()
+        pwfile = self.dir / "pw"
+        pwfile.write_text(PASSWORD + "\n", encoding="utf-8")
+        if os.geteuid() == 0:  # initdb refuses root: the server's own account runs it
+            shutil.chown(self.dir, "postgres")
+            shutil.chown(pwfile, "postgres")
+        self.run(initdb, "-D", str(self.data), "-U", "postgres", "--auth=scram-sha-256",
+                 f"--pwfile={pwfile}", "-E", "UTF8", "--no-sync")  # fmt: skip
+        self.pg("start")
+
+    def run(self, *argv: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        done = subprocess.run([*prefix, *argv], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    def pg(self, action: str, *extra: str) -> None:
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.run(self.pg_ctl, "-D", str(self.data), "-o", options, "-w", "-l",
+                 str(self.dir / "log"), *extra, action)  # fmt: skip
+
+    def url(self, password: str = "${env:CSLIR_TEST_PW}", database: str = "postgres") -> str:
+        return f"postgresql://postgres:{password}@127.0.0.1:{self.port}/{database}"
+
+    def restart(self) -> None:
+        self.pg("restart", "-m", "fast")
+
+    def stop(self) -> None:
+        self.pg("stop", "-m", "immediate")
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        tools.missing("needs PostgreSQL's server binaries (initdb, pg_ctl) for a private server")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        tools.missing("needs psycopg: pip install -e '.[test]'")
+    server = Cluster(initdb, pg_ctl)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.dir, ignore_errors=True)

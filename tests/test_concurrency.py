@@ -1,4 +1,5 @@
-"""Several processes append to one run at once: the store serialises them and none is lost."""
+"""Several processes append to one run at once: the store serialises them and none is lost.
+On both stores: a SQLite file and a PostgreSQL schema (``store_url``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from runkit import cslir, cslir_env, make_ops, store_path, stored_events
+from runkit import cslir, cslir_env, make_ops, stored_events
 
 from cslir.base.timefmt import utcnow
 from cslir.opsrepo.validate import load_playbook
 from cslir.runs.session import open_run
-from cslir.store.sqlite import Store
+from cslir.store import open_store
 
 WORKERS = 4
 EACH = 50  # notes and as many step outcomes per worker: 400 events in all
@@ -23,12 +24,12 @@ import sys, time
 from pathlib import Path
 from cslir.engine import actions
 from cslir.runs.effects import RunSession
-from cslir.store.sqlite import Store
+from cslir.store import open_store
 
 db, rid, k, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5])
 while not go.exists():  # start together
     time.sleep(0.002)
-with Store(db) as store:
+with open_store(db) as store:
     s = RunSession(store, rid, f"worker{k}")
     for i in range(n):
         s.record(lambda st: actions.note(st, f"w{k} note {i}"))
@@ -50,10 +51,10 @@ def lanes_playbook(root: Path) -> Path:
     return path
 
 
-def test_four_processes_appending_at_once_lose_nothing(tmp_path: Path) -> None:
+def test_four_processes_appending_at_once_lose_nothing(tmp_path: Path, store_url: str) -> None:
     root = make_ops(tmp_path)
     pb = load_playbook(lanes_playbook(root), root)
-    with Store(store_path(tmp_path)) as store:
+    with open_store(store_url) as store:
         rid = open_run(store, pb, {}, actor="alice", now=utcnow())
     go = tmp_path / "go"
     procs = [
@@ -62,7 +63,7 @@ def test_four_processes_appending_at_once_lose_nothing(tmp_path: Path) -> None:
                 sys.executable,
                 "-c",
                 WORKER,
-                str(store_path(tmp_path)),
+                store_url,
                 rid,
                 str(k),
                 str(EACH),
@@ -75,7 +76,7 @@ def test_four_processes_appending_at_once_lose_nothing(tmp_path: Path) -> None:
     ]
     time.sleep(0.5)  # let every worker import and wait at the start line
     go.touch()
-    env = cslir_env(tmp_path, root, actor="erin")
+    env = cslir_env(tmp_path, root, actor="erin", store=store_url)
     for i in range(CLI):
         noted = cslir("note", rid, f"cli note {i}", env=env, cwd=root)
         stepped = cslir("step", rid, f"cli-{i:03d}", "--done", env=env, cwd=root)
@@ -83,7 +84,7 @@ def test_four_processes_appending_at_once_lose_nothing(tmp_path: Path) -> None:
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * WORKERS, errors
 
-    events = stored_events(tmp_path, rid)
+    events = stored_events(tmp_path, rid, store_url)
     lanes = [(f"w{k}", i) for k in range(WORKERS) for i in range(EACH)]
     lanes += [("cli", i) for i in range(CLI)]
     notes = Counter(e.data["text"] for e in events if e.type == "note.added")

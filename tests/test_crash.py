@@ -1,6 +1,6 @@
 """A run of 100 command steps, its process killed with SIGKILL at random moments and resumed
 each time: every step ends done exactly once, nothing the screen said was done is lost, and
-the hash chain holds."""
+the hash chain holds. On both stores: a SQLite file and a PostgreSQL schema (``store_url``)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from runkit import cslir, cslir_argv, cslir_env, make_ops, outcomes, store_path, stored_events
+from runkit import cslir, cslir_argv, cslir_env, make_ops, outcomes, stored_events
 
-from cslir.store.sqlite import Store
+from cslir.store import open_store
 
 STEPS = 100
 KILLS = 20
@@ -33,8 +33,8 @@ def commands_playbook(root: Path) -> Path:
     return path
 
 
-def the_run(tmp_path: Path) -> str | None:
-    with Store(store_path(tmp_path)) as store:
+def the_run(store_url: str) -> str | None:
+    with open_store(store_url) as store:
         runs = store.runs()
     return runs[0].id if runs else None
 
@@ -59,11 +59,13 @@ def attempt(argv: list[str], env: dict[str, str], root: Path, rng: random.Random
     return proc.wait(timeout=120), said
 
 
-def test_sigkill_at_random_moments_loses_nothing_and_resume_finishes(tmp_path: Path) -> None:
+def test_sigkill_at_random_moments_loses_nothing_and_resume_finishes(
+    tmp_path: Path, store_url: str
+) -> None:
     rng = random.Random(20260301)
     root = make_ops(tmp_path)
     commands_playbook(root)
-    env = cslir_env(tmp_path, root)
+    env = cslir_env(tmp_path, root, store=store_url)
     env["PYTHONUNBUFFERED"] = "1"
     kills = 0
     rid: str | None = None
@@ -72,12 +74,12 @@ def test_sigkill_at_random_moments_loses_nothing_and_resume_finishes(tmp_path: P
             ["run", "playbooks/crash.yaml", "--auto"] if rid is None else ["resume", rid, "--auto"]
         )
         code, said = attempt(cslir_argv(*argv), env, root, rng, kill=kills < KILLS)
-        rid = rid or the_run(tmp_path)
+        rid = rid or the_run(store_url)
         if code == -9:
             kills += 1
         printed = {m.group(1) for line in said if (m := DONE.match(line))}
         if rid is not None:  # what the screen called done was durable before it was shown
-            recorded = set(outcomes(stored_events(tmp_path, rid)))
+            recorded = set(outcomes(stored_events(tmp_path, rid, store_url)))
             assert printed <= recorded, printed - recorded
         if code == 0:
             break
@@ -85,7 +87,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_resume_finishes(tmp_path: P
     assert kills >= KILLS
     assert rid is not None
 
-    events = stored_events(tmp_path, rid)
+    events = stored_events(tmp_path, rid, store_url)
     steps = [f"c{i:03d}" for i in range(STEPS)]
     # A command killed between its start and its recorded finish runs again on resume, so
     # the log may hold a step twice; the recorded outcomes may not.

@@ -5,27 +5,30 @@ changed, and ``verify`` naming the event that was edited behind cslir's back."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from runkit import cslir, cslir_env, make_ops, only_run, store_path, stored_events
+from pgkit import query, shown
+from runkit import cslir, cslir_env, make_ops, only_run, store_of, store_path, stored_events
 
 from cslir.engine import actions
 from cslir.opsrepo.validate import load_playbook
 from cslir.runs.effects import RunSession
 from cslir.runs.session import open_run
+from cslir.store import open_store
 from cslir.store.sqlite import Store
 
 ASKS = {"detected_at": "2026-11-28T01:00:00Z", "records": 3, "operator": "other", "pi": True}
 A, B = "20261128-090000-aaa111", "20261128-090000-bbb222"
 
 
-def open_runs(tmp_path: Path, root: Path, *ids: str, name: str = "asks") -> None:
+def open_runs(
+    tmp_path: Path, root: Path, *ids: str, name: str = "asks", store_url: str | None = None
+) -> None:
     pb = load_playbook(root / "playbooks" / f"{name}.yaml", root)
     inputs = ASKS if name == "asks" else {**ASKS, "system": "crm"}
-    with Store(store_path(tmp_path)) as store:
+    with open_store(store_of(tmp_path, store_url)) as store:
         for i, rid in enumerate(ids):
             now = datetime(2026, 11, 28, 1, 0, tzinfo=UTC) + timedelta(minutes=i)
             open_run(store, pb, inputs, actor="alice", now=now, run_id=rid,
@@ -132,10 +135,10 @@ def test_a_resumed_run_whose_playbook_changed_says_so_and_keeps_its_snapshot(
     assert "run.closed" in [e.type for e in events]
 
 
-def tampered_run(tmp_path: Path, root: Path) -> tuple[str, str]:
+def tampered_run(tmp_path: Path, root: Path, store_url: str) -> tuple[str, str]:
     """A run of four events; returns its id and head."""
-    open_runs(tmp_path, root, A)
-    with Store(store_path(tmp_path)) as store:
+    open_runs(tmp_path, root, A, store_url=store_url)
+    with open_store(store_url) as store:
         s = RunSession(store, A, "alice")
         for text in ("first call", "second call"):
             s.record(lambda st, text=text: actions.note(st, text))
@@ -143,9 +146,11 @@ def tampered_run(tmp_path: Path, root: Path) -> tuple[str, str]:
         return A, s.state().head
 
 
-def test_verify_passes_an_untouched_run_and_prints_its_head(tmp_path: Path, root: Path) -> None:
-    rid, head = tampered_run(tmp_path, root)
-    done = cslir("verify", rid, env=cslir_env(tmp_path, root), cwd=root)
+def test_verify_passes_an_untouched_run_and_prints_its_head(
+    tmp_path: Path, root: Path, store_url: str
+) -> None:
+    rid, head = tampered_run(tmp_path, root, store_url)
+    done = cslir("verify", rid, env=cslir_env(tmp_path, root, store=store_url), cwd=root)
     assert (done.returncode, done.stdout) == (
         0,
         f"{rid}: 4 events, chain intact; head {head}\nno verify key (--key, or verify_key in"
@@ -162,24 +167,24 @@ def test_verify_passes_an_untouched_run_and_prints_its_head(tmp_path: Path, root
     ("DELETE FROM events WHERE run = ? AND seq = 3",
      "event 4: expected seq 3 (a gap or reordering)"),
 ], ids=["data", "actor", "deleted"])  # fmt: skip
-def test_verify_names_the_first_event_edited_in_the_store_file(
-    tmp_path: Path, root: Path, sql: str, reason: str
+def test_verify_names_the_first_event_edited_in_the_store(
+    tmp_path: Path, root: Path, store_url: str, sql: str, reason: str
 ) -> None:
-    rid, _ = tampered_run(tmp_path, root)
-    with sqlite3.connect(store_path(tmp_path)) as db:
-        db.execute(sql, (rid,))
-    done = cslir("verify", rid, env=cslir_env(tmp_path, root), cwd=root)
+    rid, _ = tampered_run(tmp_path, root, store_url)
+    query(store_url, sql, (rid,))
+    done = cslir("verify", rid, env=cslir_env(tmp_path, root, store=store_url), cwd=root)
     assert (done.returncode, done.stdout, done.stderr) == (
         1, "", f"{rid}: {reason}\n{rid}: verification FAILED (1 problem)\n")  # fmt: skip
 
 
-def test_verify_names_an_event_whose_data_is_no_longer_json(tmp_path: Path, root: Path) -> None:
-    rid, _ = tampered_run(tmp_path, root)
-    with sqlite3.connect(store_path(tmp_path)) as db:
-        db.execute("UPDATE events SET data = 'oops' WHERE run = ? AND seq = 3", (rid,))
-    done = cslir("verify", rid, env=cslir_env(tmp_path, root), cwd=root)
+def test_verify_names_an_event_whose_data_is_no_longer_json(
+    tmp_path: Path, root: Path, store_url: str
+) -> None:
+    rid, _ = tampered_run(tmp_path, root, store_url)
+    query(store_url, "UPDATE events SET data = 'oops' WHERE run = ? AND seq = 3", (rid,))
+    done = cslir("verify", rid, env=cslir_env(tmp_path, root, store=store_url), cwd=root)
     assert (done.returncode, done.stderr) == (1, (
-        f"cslir: error: the store {store_path(tmp_path)} holds unreadable data for event 3 of "
+        f"cslir: error: the store {shown(store_url)} holds unreadable data for event 3 of "
         f"run '{rid}'; the record was altered outside cslir\n"))  # fmt: skip
 
 
