@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cslir.base.errors import InvalidInput
-from cslir.store.base import EventStore
+from cslir.store.base import EventStore, EvidenceTooLarge
 
 
 def store_file(path: Path, store: EventStore) -> dict[str, Any]:
@@ -27,7 +27,10 @@ def store_file(path: Path, store: EventStore) -> dict[str, Any]:
             while chunk := f.read(1 << 16):
                 yield chunk
 
-    sha, size = store.put_evidence(chunks())
+    try:
+        sha, size = store.put_evidence(chunks())
+    except EvidenceTooLarge as e:
+        raise EvidenceTooLarge(f"{path}: {e.message}") from None
     return {"kind": "file", "name": path.name, "sha256": sha, "size": size}
 
 

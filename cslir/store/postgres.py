@@ -223,7 +223,7 @@ class PostgresStore(EventStore):
             since = now
         if now - since >= self._reconnect_for:
             raise self._error(
-                doing, f"{self.why(error)} (reconnecting for {self._reconnect_for:g} s failed)"
+                doing, f"{self.why(error)}; reconnecting for {self._reconnect_for:g} s did not help"
             ) from None
         time.sleep(min(0.05 * 2 ** min(int(now - since), 5), 1.0))
         return since
@@ -358,4 +358,5 @@ class PostgresStore(EventStore):
 
 
 def _mib(size: int) -> str:
-    return f"{size / (1024 * 1024):g} MiB"
+    mib = 1024 * 1024
+    return f"{size // mib} MiB" if size % mib == 0 else f"{size} bytes"
