@@ -18,11 +18,11 @@ from pathlib import Path
 import pexpect
 import pytest
 from httpserver import LoopbackServer, Reply, loopback_server
-from runkit import cslir, cslir_env, gone, make_ops, outcomes, store_path, stored_events
+from runkit import cslir, cslir_env, gone, make_ops, outcomes, stored_events
 
 from cslir.opsrepo.validate import load_playbook
 from cslir.runs.session import open_run
-from cslir.store.sqlite import Store
+from cslir.store import open_store
 
 TASK_PROMPT = "[d]one [s]kip [f]ail [n]ote [e]vidence [p]age [t]status [?]help [q]pause > "
 DECISION_PROMPT = "choose 1-2, or [n]ote [s]kip [t]status [?]help [q]pause > "
@@ -152,9 +152,9 @@ def test_a_responder_walks_every_kind_of_step_to_the_end(
     assert len(server.requests) == 1
 
 
-def start_asks(tmp_path: Path) -> tuple[Screen, Path, dict[str, str]]:
+def start_asks(tmp_path: Path, store: str | None = None) -> tuple[Screen, Path, dict[str, str]]:
     root = make_ops(tmp_path, "asks")
-    env = cslir_env(tmp_path, root)
+    env = cslir_env(tmp_path, root, store=store)
     return Screen(["run", "playbooks/asks.yaml"], env, root), root, env
 
 
@@ -235,8 +235,11 @@ def test_ctrl_c_pauses_the_run_and_resume_finishes_it(tmp_path: Path) -> None:
     assert "run.closed" in types
 
 
-def test_another_responders_step_shows_while_this_one_waits_at_a_prompt(tmp_path: Path) -> None:
-    screen, root, env = start_asks(tmp_path)
+def test_another_responders_step_shows_while_this_one_waits_at_a_prompt(
+    tmp_path: Path, store_url: str
+) -> None:
+    """On PostgreSQL the screen hears of it by NOTIFY; a SQLite file is looked at often."""
+    screen, root, env = start_asks(tmp_path, store_url)
     for prompt, text in [("When was it found? > ", "now"), ("How many records? > ", "3"),
                          ("Who is the operator? > ", "other"),
                          ("Was personal information involved? (y/n) > ", "y")]:  # fmt: skip
@@ -385,12 +388,14 @@ def test_colour_shows_on_a_terminal_and_never_with_no_color(
     assert ("\x1b[" in screen.log.getvalue()) is coloured
 
 
-def test_status_watch_redraws_when_another_responder_records_a_step(tmp_path: Path) -> None:
+def test_status_watch_redraws_when_another_responder_records_a_step(
+    tmp_path: Path, store_url: str
+) -> None:
     root = make_ops(tmp_path, "bilingual")
-    env = cslir_env(tmp_path, root)
+    env = cslir_env(tmp_path, root, store=store_url)
     rid = "20261129-020000-abcdef"
     pb = load_playbook(root / "playbooks" / "bilingual.yaml", root)
-    with Store(store_path(tmp_path)) as store:
+    with open_store(store_url) as store:
         open_run(store, pb, {}, actor="alice", now=datetime.now(UTC), run_id=rid)
     watch = Screen(["status", rid, "--watch"], env, root)
     watch.wait_for("ready    contain")
