@@ -43,15 +43,16 @@ def playbook_text(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cslir_seconds(n: int, work: Path) -> tuple[float, float]:
+def cslir_seconds(n: int, work: Path, store: str | None = None) -> tuple[float, float]:
     """Wall times of an automated run of ``n`` task steps in-process: the steps alone, and
-    the whole run from loading (and validating) the playbook to its close."""
+    the whole run from loading (and validating) the playbook to its close. The store is a
+    SQLite file under ``work`` unless ``store`` names another (a PostgreSQL URL)."""
     from cslir.base.timefmt import utcnow
     from cslir.opsrepo.validate import load_playbook
     from cslir.runs.automation import drive
     from cslir.runs.effects import RunSession
     from cslir.runs.session import open_run
-    from cslir.store.sqlite import Store
+    from cslir.store import open_store
     from cslir.terminal.console import Term
 
     root = work / "ops"
@@ -60,9 +61,9 @@ def cslir_seconds(n: int, work: Path) -> tuple[float, float]:
     path.write_text(playbook_text(n), encoding="utf-8")
     opened = time.perf_counter()
     pb = load_playbook(path, root)
-    with Store(work / "cslir.db") as store:
-        run_id = open_run(store, pb, {}, actor="bench", now=utcnow())
-        session = RunSession(store, run_id, "bench")
+    with open_store(store or str(work / "cslir.db")) as db:
+        run_id = open_run(db, pb, {}, actor="bench", now=utcnow())
+        session = RunSession(db, run_id, "bench")
         term = Term(stdin=io.StringIO(), stdout=io.StringIO(), environ={})
         started = time.perf_counter()
         code = drive(session, None, auto=True, root=root, environ={}, say=term.say)

@@ -28,7 +28,7 @@ from cslir.opsrepo.validate import load_playbook
 from cslir.runs.evidence import store_file
 from cslir.runs.session import open_run
 from cslir.store import open_store
-from cslir.store.base import EventStore, EvidenceTooLarge
+from cslir.store.base import EventStore, EvidenceTooLarge, SeqConflict
 from cslir.store.postgres import PostgresStore
 
 AT = "2026-11-29T03:04:05.000000Z"
@@ -134,7 +134,8 @@ def test_a_dropped_connection_is_reconnected_with_one_line(pg_url: str, pg_datab
 
 
 class _LosesAnswer:
-    """A connection whose next commit goes through but whose answer never arrives."""
+    """A connection whose next append commits but whose answer never arrives: the one-statement
+    append (``cslir_append``) or a transaction's COMMIT, whichever comes first."""
 
     def __init__(self, conn: Any, store: _FlakyStore) -> None:
         self._conn, self._store = conn, store
@@ -142,14 +143,23 @@ class _LosesAnswer:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
 
+    def _lose(self) -> None:
+        self._store.lose_next = False
+        self._conn.close()
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        cursor = self._conn.execute(sql, params)
+        if self._store.lose_next and str(sql).startswith("SELECT cslir_append("):
+            self._lose()
+        return cursor
+
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         with self._conn.transaction() as tx:
             yield tx
         if self._store.lose_next:
-            self._store.lose_next = False
-            self._conn.close()
-            raise psycopg.OperationalError("server closed the connection unexpectedly")
+            self._lose()
 
 
 class _FlakyStore(PostgresStore):
@@ -159,14 +169,17 @@ class _FlakyStore(PostgresStore):
         return _LosesAnswer(super().connect(), self)
 
 
-def test_a_commit_whose_answer_was_lost_is_recorded_once(pg_url: str) -> None:
+@pytest.mark.parametrize("known", [True, False], ids=["one-statement", "transaction"])
+def test_a_commit_whose_answer_was_lost_is_recorded_once(pg_url: str, known: bool) -> None:
     # The one part no real server can be made to do on cue: commit, then lose the answer.
     notices: list[str] = []
     with _FlakyStore(pg_url, notice=notices.append) as store:
         new_run(store)
+        if known:  # this store has read the run: it appends in one statement
+            store.events("r1")
         store.lose_next = True
         [event] = store.append_many("r1", [NewEvent("bob", "note", {"n": 1}, AT)], expect_seq=2)
-        assert event.seq == 2
+        assert (event.seq, store.lose_next) == (2, False)
         assert [e.seq for e in store.events("r1")] == [1, 2]  # recorded once, not twice
     assert len(notices) == 1
 
@@ -261,6 +274,23 @@ def test_a_follower_waiting_returns_when_the_terminal_has_input(store_url: str) 
         assert store.wait_for_events("r1", 1, 30.0, also=[terminal]) is False
         assert time.monotonic() - started < 10
     os.close(write)
+
+
+def test_a_store_that_read_a_run_sees_what_another_appended(pg_url: str) -> None:
+    with open_store(pg_url) as mine, open_store(pg_url) as theirs:
+        new_run(mine)
+        assert [e.seq for e in mine.events("r1")] == [1]  # read: a re-read may skip the server
+        theirs.append("r1", "bob", "note", {"text": "from another machine"}, AT)
+        # acting on the stale view is refused, and the next read asks the server
+        with pytest.raises(SeqConflict):
+            mine.append_many("r1", [NewEvent("alice", "note", {}, AT)], expect_seq=2)
+        assert [(e.seq, e.actor) for e in mine.iter_events("r1", 1)] == [(2, "bob")]
+        # without acting: the notification says so, within moments of the commit
+        theirs.append("r1", "bob", "note", {"text": "again"}, AT)
+        deadline = time.monotonic() + 5
+        while not (seen := mine.events("r1", 2)):
+            assert time.monotonic() < deadline
+        assert [e.seq for e in seen] == [3]
 
 
 # -- one scheduler per store --------------------------------------------------------------------

@@ -18,11 +18,12 @@ from pathlib import Path
 import pexpect
 import pytest
 from httpserver import LoopbackServer, Reply, loopback_server
-from runkit import cslir, cslir_env, gone, make_ops, outcomes, stored_events
+from runkit import cslir, cslir_env, gone, make_ops, outcomes, store_path, stored_events
 
 from cslir.opsrepo.validate import load_playbook
 from cslir.runs.session import open_run
 from cslir.store import open_store
+from cslir.store.sqlite import Store
 
 TASK_PROMPT = "[d]one [s]kip [f]ail [n]ote [e]vidence [p]age [t]status [?]help [q]pause > "
 DECISION_PROMPT = "choose 1-2, or [n]ote [s]kip [t]status [?]help [q]pause > "

@@ -175,7 +175,7 @@ class EventStore(ABC):
             self._announce(conn, run_id, 1)
             return event
 
-        return self._write(work, lambda conn: event if _landed(conn, [event]) else None)
+        return self._write(work, lambda conn: event if has_landed(conn, [event]) else None)
 
     def _insert_run(self, conn: Conn, run: RunRow) -> None:
         added = conn.execute(
@@ -217,7 +217,7 @@ class EventStore(ABC):
             return list(tried)
 
         def landed(conn: Conn) -> list[Event] | None:
-            return list(tried) if tried and _landed(conn, tried) else None
+            return list(tried) if tried and has_landed(conn, tried) else None
 
         return self._write(work, landed)
 
@@ -229,23 +229,24 @@ class EventStore(ABC):
             "SELECT seq, hash FROM events WHERE run = ? ORDER BY seq DESC LIMIT 1", (run_id,)
         ).fetchone()
         if last is None:
-            raise NotFound(f"no run '{run_id}' in the store {self.where}")
-        seq, prev = last["seq"], last["hash"]
-        if expect_seq is not None and expect_seq != seq + 1:
+            raise self._no_run(run_id)
+        self._check_expected(run_id, last["seq"], expect_seq)
+        sealed = seal_after(run_id, last["seq"], last["hash"], drafts)
+        for event in sealed:
+            _insert(conn, event)
+        self._announce(conn, run_id, sealed[-1].seq if sealed else last["seq"])
+        return sealed
+
+    def _no_run(self, run_id: str) -> NotFound:
+        return NotFound(f"no run '{run_id}' in the store {self.where}")
+
+    def _check_expected(self, run_id: str, last_seq: int, expect_seq: int | None) -> None:
+        if expect_seq is not None and expect_seq != last_seq + 1:
             raise SeqConflict(
                 f"run '{run_id}' has moved on: this action expected to be event"
-                f" {expect_seq} but the next is {seq + 1}; someone else recorded something"
+                f" {expect_seq} but the next is {last_seq + 1}; someone else recorded something"
                 " first. Nothing was recorded; look at the run again and retry."
             )
-        sealed = []
-        for draft in drafts:
-            seq += 1
-            event = seal(run_id, seq, as_at(draft.at), draft.actor, draft.type, draft.data, prev)
-            _insert(conn, event)
-            sealed.append(event)
-            prev = event.hash
-        self._announce(conn, run_id, seq)
-        return sealed
 
     def adopt_run(self, run: RunRow, events: Iterable[Event]) -> str:
         """Add a run copied from another store, its events exactly as they were sealed.
@@ -266,7 +267,7 @@ class EventStore(ABC):
             self._announce(conn, run.id, kept[-1].seq)
             return report.head
 
-        return self._write(work, lambda conn: report.head if _landed(conn, kept) else None)
+        return self._write(work, lambda conn: report.head if has_landed(conn, kept) else None)
 
     def iter_events(self, run_id: str, after_seq: int = 0) -> Iterator[Event]:
         """Stream a run's events in seq order, a page at a time.
@@ -358,6 +359,17 @@ class EventStore(ABC):
         self.close()
 
 
+def seal_after(run_id: str, seq: int, prev: str, drafts: Sequence[NewEvent]) -> list[Event]:
+    """``drafts`` sealed as the events after ``seq`` whose hash is ``prev``."""
+    sealed = []
+    for draft in drafts:
+        seq += 1
+        event = seal(run_id, seq, as_at(draft.at), draft.actor, draft.type, draft.data, prev)
+        sealed.append(event)
+        prev = event.hash
+    return sealed
+
+
 def _insert(conn: Conn, event: Event) -> None:
     conn.execute(
         f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -366,7 +378,7 @@ def _insert(conn: Conn, event: Event) -> None:
     )  # fmt: skip
 
 
-def _landed(conn: Conn, events: Sequence[Event]) -> bool:
+def has_landed(conn: Conn, events: Sequence[Event]) -> bool:
     """Whether the last of ``events`` is in the store, exactly: the transaction committed."""
     last = events[-1]
     row = conn.execute(

@@ -4,7 +4,8 @@ The same tables and columns as the SQLite store (``sqlite_schema``): times and t
 data are TEXT, exactly the bytes that were hashed, so a run copied between the two stores
 verifies with the same head. Text that is compared or sorted uses the "C" collation: bytewise,
 as SQLite compares, so run-id prefixes and canonical UTC times order the same on any server.
-One more table: evidence blobs (every responder's machine reads them from here).
+One more table: evidence blobs (every responder's machine reads them from here). And
+``cslir_append``, so that an append is one round trip (see ``PostgresStore.append_many``).
 """
 
 from __future__ import annotations
@@ -61,6 +62,37 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, pid INTEGER NOT NULL,
             host TEXT NOT NULL, started_at TEXT NOT NULL, beat_at TEXT COLLATE "C" NOT NULL
         );
+        -- Append events sealed by the client after (p_seq, p_hash), in one statement: take the
+        -- run's lock (namespace 1668508674 = LOCK_RUN), and insert only if that is still the
+        -- run's last event; else return its real last "seq hash" ('missing': no such run).
+        -- Each statement of a volatile function reads a fresh snapshot, so the check sees every
+        -- append committed before the lock was granted. Notifies followers at commit.
+        CREATE FUNCTION cslir_append(
+            p_run TEXT, p_lock TEXT, p_channel TEXT, p_seq INTEGER, p_hash TEXT,
+            p_at TEXT[], p_actor TEXT[], p_type TEXT[], p_data TEXT[], p_prev TEXT[],
+            p_new TEXT[]
+        ) RETURNS TEXT LANGUAGE plpgsql AS $$
+        DECLARE
+            last_seq INTEGER;
+            last_hash TEXT;
+        BEGIN
+            PERFORM pg_advisory_xact_lock(1668508674, hashtext(p_lock));
+            SELECT seq, hash INTO last_seq, last_hash FROM events WHERE run = p_run
+                ORDER BY seq DESC LIMIT 1;
+            IF last_seq IS NULL THEN
+                RETURN 'missing';
+            END IF;
+            IF last_seq <> p_seq OR last_hash <> p_hash THEN
+                RETURN last_seq || ' ' || last_hash;
+            END IF;
+            INSERT INTO events (run, seq, at, actor, type, data, prev_hash, hash)
+                SELECT p_run, p_seq + i, p_at[i], p_actor[i], p_type[i], p_data[i], p_prev[i],
+                       p_new[i]
+                FROM generate_subscripts(p_at, 1) AS i;
+            PERFORM pg_notify(p_channel, (p_seq + cardinality(p_at)) || ' ' || p_run);
+            RETURN NULL;
+        END
+        $$;
         """,
     ),
 )

@@ -1,8 +1,12 @@
 """What a PostgreSQL store does on connections of its own: following runs and the scheduler lock.
 
 - Following: a connection that LISTENs on the schema's channel. Every append notifies it in its
-  transaction (``PostgresStore._announce``), so a follower hears of an event when it commits
-  and never polls. The terminal can be waited on at the same time (``select`` on both).
+  transaction (``PostgresStore._announce``, ``cslir_append``), so a follower hears of an event
+  when it commits and never polls. The terminal can be waited on at the same time (``select``
+  on both).
+- What this store knows of each run: its last event (``heads``: appends are sealed after it),
+  and up to which seq a read would find nothing new (``_current``: kept only while the listener
+  has heard of nothing newer, so a screen that looks again each turn asks the server nothing).
 - The scheduler lock: a session advisory lock, held as long as its connection lives (a
   crashed scheduler's lock goes with its connection), under the ``scheduler_lock`` row that
   ``store.schedule`` keeps (``AdvisoryScheduleQueries``), so a second scheduler can say who runs.
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +64,48 @@ class Follower:
         self.channel = f"cslir:{store.schema}"[:63]
         self._listener: PgConn | None = None
         self._scheduler: PgConn | None = None
+        self.heads: dict[str, tuple[int, str]] = {}  # run -> (seq, hash) last read or written
+        self._current: dict[str, int] = {}  # run -> seq with nothing after it, as far as heard
+
+    # -- what this store knows of each run -------------------------------------------------------
+
+    def saw(self, run_id: str, seq: int, hash: str) -> None:
+        """A read found ``seq`` last; it is current if the listener was listening before it."""
+        known = self.heads.get(run_id)
+        if known is None or seq >= known[0]:
+            self.heads[run_id] = (seq, hash)
+        if self._listener is not None and seq >= self._current.get(run_id, 0):
+            self._current[run_id] = seq
+
+    def appended(self, run_id: str, seq: int, hash: str) -> None:
+        """This store's append committed ``seq`` under the run's lock: it was the last then."""
+        self.heads[run_id] = (seq, hash)
+        if self._listener is not None:
+            self._current[run_id] = seq
+
+    def forget(self, run_id: str) -> None:
+        """The run moved on without news yet (an append found it so): the next read asks."""
+        self._current.pop(run_id, None)
+
+    def nothing_after(self, run_id: str, after_seq: int) -> bool:
+        """Whether a read of ``run_id`` after ``after_seq`` would find nothing, without asking."""
+        try:
+            listener = self._listening()
+            self._heard(n.payload for n in listener.notifies(timeout=0))
+        except psycopg.Error:
+            self._drop_listener()
+            return False
+        known = self._current.get(run_id)
+        return known is not None and after_seq >= known
+
+    def _heard(self, payloads: Iterable[str]) -> list[str]:
+        """Forget what the news makes stale; return the payloads."""
+        heard = list(payloads)
+        for payload in heard:
+            seq, _, run = payload.partition(" ")
+            if run in self._current and (not seq.isdigit() or int(seq) > self._current[run]):
+                del self._current[run]
+        return heard
 
     # -- following -----------------------------------------------------------------------------
 
@@ -85,7 +131,7 @@ class Follower:
             if not readable([listener, *also], left):
                 return False
             try:
-                heard = [n.payload for n in listener.notifies(timeout=0)]
+                heard = self._heard(n.payload for n in listener.notifies(timeout=0))
             except psycopg.Error:
                 self._drop_listener()
                 return self.store.last_seq(run_id) > after_seq
@@ -96,6 +142,7 @@ class Follower:
         return False
 
     def _drop_listener(self) -> None:
+        self._current.clear()  # what it would have said is lost with it
         if self._listener is not None:
             self._listener.close()
             self._listener = None

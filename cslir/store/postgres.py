@@ -26,7 +26,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import IO, Any, TypeVar
@@ -38,9 +38,17 @@ from cslir.base import storeurl
 from cslir.base.errors import StoreError
 from cslir.base.redaction import redact
 from cslir.base.timefmt import utcnow
-from cslir.engine.events import format_at
+from cslir.engine.events import Event, NewEvent, canonical_json, format_at
 from cslir.store import pgfollow
-from cslir.store.base import Conn, EventStore, EvidenceTooLarge, Row
+from cslir.store.base import (
+    Conn,
+    EventStore,
+    EvidenceTooLarge,
+    Row,
+    SeqConflict,
+    has_landed,
+    seal_after,
+)
 from cslir.store.pg_schema import MIGRATIONS
 
 T = TypeVar("T")
@@ -51,6 +59,7 @@ MAX_EVIDENCE = 64 * 1024 * 1024
 TABLES = ("runs", "events", "deliveries", "evidence", "drill_fires", "drill_watch",
           "scheduler_lock")  # fmt: skip
 _TRANSIENT = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+APPEND = "SELECT cslir_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) AS moved"
 
 
 def _to_stderr(line: str) -> None:
@@ -99,6 +108,7 @@ class PostgresStore(EventStore):
         self._max_evidence = max_evidence
         self._notice = notice
         self._closed = False
+        self._contended: set[str] = set()  # runs others append to as well (see append_many)
         self._conn: PgConn | None = None
         self._conn = self._opened()
         row = self._conn.execute("SELECT current_schema() AS s").fetchone()
@@ -242,6 +252,68 @@ class PostgresStore(EventStore):
             return list(conn.execute(pg_sql(sql), params).fetchall())
 
         return self._retrying("read", attempt)
+
+    # -- the hot path: appending and reading a run -----------------------------------------------
+
+    def append_many(
+        self, run_id: str, items: Iterable[NewEvent], expect_seq: int | None = None
+    ) -> list[Event]:
+        """As the base class does, in one round trip when this store knows the run's last event
+        (it read or wrote it last): sealed after it and handed to ``cslir_append``, which
+        inserts them only if that is still the last. When another process appended meanwhile,
+        the general way: a transaction that takes the run's lock, then reads the last event; and
+        while others keep appending to the run, only that (a miss costs a turn at the lock)."""
+        drafts = [NewEvent(*item) for item in items]
+        tried: list[Event] = []
+
+        def attempt(conn: PgConn) -> list[Event]:
+            head = self.follow.heads.get(run_id)
+            hopeful = run_id not in self._contended and expect_seq in (None, (head or (0,))[0] + 1)
+            if drafts and head is not None and hopeful:
+                tried[:] = seal_after(run_id, *head, drafts)
+                moved = conn.execute(APPEND, self._append_params(run_id, head, tried)).fetchone()
+                if moved is not None and moved["moved"] is None:
+                    self.follow.appended(run_id, tried[-1].seq, tried[-1].hash)
+                    return list(tried)
+                self._contended.add(run_id)
+                self.follow.forget(run_id)  # it moved on: the next read must ask
+            try:
+                with conn.transaction():
+                    tried[:] = self._append_in(_Translating(conn), run_id, drafts, expect_seq)
+            except SeqConflict:
+                self.follow.forget(run_id)  # the caller reads the run again next: it must ask
+                raise
+            if tried:
+                if head is not None and tried[0].seq == head[0] + 1:
+                    self._contended.discard(run_id)  # nobody else appended since this store did
+                self.follow.appended(run_id, tried[-1].seq, tried[-1].hash)
+            return list(tried)
+
+        def landed(conn: Conn) -> list[Event] | None:
+            return list(tried) if tried and has_landed(conn, tried) else None
+
+        return self._retrying("written", attempt, landed)
+
+    def _append_params(
+        self, run_id: str, head: tuple[int, str], events: list[Event]
+    ) -> tuple[Any, ...]:
+        columns = [(e.at, e.actor, e.type, canonical_json(dict(e.data)).decode("utf-8"),
+                    e.prev_hash, e.hash) for e in events]  # fmt: skip
+        return (run_id, f"{self.schema}/{run_id}", self.follow.channel, *head,
+                *(list(column) for column in zip(*columns, strict=True)))  # fmt: skip
+
+    def iter_events(self, run_id: str, after_seq: int = 0) -> Iterator[Event]:
+        """As the base class does, without asking the server when its notifications say that
+        nothing was recorded after ``after_seq`` since this store last read or wrote the run:
+        a screen that looks again each turn costs no round trip."""
+        if self.follow.nothing_after(run_id, after_seq):
+            return
+        last = None
+        for event in super().iter_events(run_id, after_seq):
+            last = event
+            yield event
+        if last is not None:
+            self.follow.saw(run_id, last.seq, last.hash)
 
     def _lock_run(self, conn: Conn, run_id: str) -> None:
         conn.execute(
