@@ -6,7 +6,8 @@ extra). Why it looks the way it does:
 - Appends to one run are serialised by a transaction-scoped advisory lock on the run, taken
   before the last event is read; the ``(run, seq)`` primary key stays as the backstop. Measured
   against optimistic inserts retried on a unique violation, the lock never makes a writer redo
-  work and keeps eight contending writers' throughput flat (benchmarks/teamstore.py).
+  work, and eight writers on one run append faster with it (benchmarks/teamstore.py). A store
+  that knows a run's last event appends in one round trip (``cslir_append``, ``pg_schema``).
 - ``synchronous_commit`` is set on for every session, whatever the server's default, so a
   commit is durable before ``append`` returns and the screen says so.
 - A dropped connection (a restarted server, a network blip) is reconnected for up to
@@ -20,8 +21,6 @@ extra). Why it looks the way it does:
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import random
 import sys
@@ -39,11 +38,10 @@ from cslir.base.errors import StoreError
 from cslir.base.redaction import redact
 from cslir.base.timefmt import utcnow
 from cslir.engine.events import Event, NewEvent, canonical_json, format_at
-from cslir.store import pgfollow
+from cslir.store import pgcheck, pgevidence, pgfollow
 from cslir.store.base import (
     Conn,
     EventStore,
-    EvidenceTooLarge,
     Row,
     SeqConflict,
     has_landed,
@@ -55,9 +53,6 @@ T = TypeVar("T")
 PgConn = psycopg.Connection[dict[str, Any]]
 # Advisory lock namespaces (the first of the two int4 keys): "cslir" in a few bits, per use.
 LOCK_MIGRATE, LOCK_RUN = 0x63736C01, 0x63736C02
-MAX_EVIDENCE = 64 * 1024 * 1024
-TABLES = ("runs", "events", "deliveries", "evidence", "drill_fires", "drill_watch",
-          "scheduler_lock")  # fmt: skip
 _TRANSIENT = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 APPEND = "SELECT cslir_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) AS moved"
 
@@ -96,7 +91,7 @@ class PostgresStore(EventStore):
         clock: Callable[[], datetime] = utcnow,
         reconnect_for: float = 30.0,
         connect_timeout: int = 10,
-        max_evidence: int = MAX_EVIDENCE,
+        max_evidence: int = pgevidence.MAX_EVIDENCE,
         notice: Callable[[str], None] = _to_stderr,
     ) -> None:
         self._target = storeurl.connection(url, os.environ if environ is None else environ)
@@ -360,60 +355,19 @@ class PostgresStore(EventStore):
             )
         return [(version, ddl) for version, ddl in MIGRATIONS if version not in done]
 
-    # -- evidence ------------------------------------------------------------------------------
+    # -- evidence and checking: in modules of their own -----------------------------------------
 
     def put_evidence(self, chunks: Iterable[bytes]) -> tuple[str, int]:
-        digest, size, parts = hashlib.sha256(), 0, []
-        for chunk in chunks:
-            size += len(chunk)
-            if size > self._max_evidence:
-                raise EvidenceTooLarge(
-                    f"evidence is kept in the database ({self.where}), up to"
-                    f" {_mib(self._max_evidence)} per item, and this is larger;"
-                    " nothing was recorded. Keep it on a shared drive and add a note saying"
-                    " where, with its sha256"
-                )
-            digest.update(chunk)
-            parts.append(chunk)
-        sha, data, at = digest.hexdigest(), b"".join(parts), format_at(self._clock())
-        self._write(
-            lambda conn: conn.execute(
-                "INSERT INTO evidence (sha256, size, data, added_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (sha256) DO NOTHING",
-                (sha, size, data, at),
-            )
-        )
-        return sha, size
+        return pgevidence.put(self, chunks, self._max_evidence)
 
     def open_evidence(self, sha256: str) -> IO[bytes] | None:
-        rows = self._read("SELECT data FROM evidence WHERE sha256 = ?", (sha256,))
-        return io.BytesIO(bytes(rows[0]["data"])) if rows else None
-
-    # -- checking ------------------------------------------------------------------------------
+        return pgevidence.open_blob(self, sha256)
 
     def _server(self) -> str:
-        [row] = self._read(
-            "SELECT current_setting('server_version') AS version, current_user AS who,"
-            " current_database() AS db"
-        )
-        return (
-            f"PostgreSQL {row['version']}, {self.where}: user {row['who']}, database"
-            f" {row['db']}, schema {self.schema}"
-        )
+        return pgcheck.server(self)
 
     def _permissions(self) -> str:
-        needs = [(t, p) for t in TABLES for p in ("SELECT", "INSERT", "UPDATE")]
-        lacking = [
-            f"{p} on {t}"
-            for t, p in needs
-            if not self._read("SELECT has_table_privilege(?, ?) AS ok", (t, p))[0]["ok"]
-        ]
-        if lacking:
-            raise StoreError(
-                f"the store {self.where}: this user lacks {', '.join(lacking)}; grant them"
-                f" (GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {self.schema} TO ...)"
-            )
-        return f"permissions: read and write on {', '.join(TABLES)}"
+        return pgcheck.permissions(self)
 
     # -- followers: on a connection of its own (``pgfollow``) ---------------------------------
 
@@ -427,8 +381,3 @@ class PostgresStore(EventStore):
             self.follow.close()
         self._drop()
         self._closed = True
-
-
-def _mib(size: int) -> str:
-    mib = 1024 * 1024
-    return f"{size // mib} MiB" if size % mib == 0 else f"{size} bytes"
