@@ -44,6 +44,7 @@ from cslir.store.base import (
     EventStore,
     Row,
     SeqConflict,
+    configured,
     has_landed,
     seal_after,
 )
@@ -134,12 +135,7 @@ class PostgresStore(EventStore):
             connect_timeout=self._connect_timeout,
             application_name="cslir",
         )
-        try:
-            conn.execute("SET synchronous_commit = on")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        return configured(conn, "SET synchronous_commit = on")
 
     def _opened(self) -> PgConn:
         try:

@@ -32,7 +32,15 @@ from cslir.base.errors import StoreError
 from cslir.base.timefmt import utcnow
 from cslir.engine.events import format_at
 from cslir.store import blobfiles
-from cslir.store.base import Conn, EventStore, Row, RunRow, SeqConflict, readable
+from cslir.store.base import (
+    Conn,
+    EventStore,
+    Row,
+    RunRow,
+    SeqConflict,
+    configured,
+    readable,
+)
 from cslir.store.sqlite_schema import MIGRATIONS
 
 __all__ = ["MIGRATIONS", "RunRow", "SeqConflict", "Store"]
@@ -113,14 +121,12 @@ class Store(EventStore):
         # timeout= sets SQLite's busy_timeout: wait for a lock rather than fail at once.
         conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA foreign_keys = ON")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        return configured(
+            conn,
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = FULL",
+            "PRAGMA foreign_keys = ON",
+        )
 
     def _migrate(self) -> None:
         # Read first, so that opening an up-to-date store never waits for the writer lock.
