@@ -16,9 +16,10 @@ import pytest
 from drillkit import add_drill, drill_env, drill_ops, events_of, wait_until
 from drillkit import pages as all_pages
 from httpserver import LoopbackServer, Reply, loopback_server
-from runkit import cslir, cslir_argv, store_path
+from pgkit import shown
+from runkit import cslir, cslir_argv, store_of, store_path
 
-from cslir.store.sqlite import Store
+from cslir.store import open_store
 
 TUESDAY_10 = "2026-03-03T10:00:00+08:00"
 
@@ -28,9 +29,10 @@ def server() -> Iterator[LoopbackServer]:
     yield from loopback_server()
 
 
-def once(tmp_path: Path, root: Path, clock: str, *args: str,
-         server: LoopbackServer | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    env = drill_env(tmp_path, root, server, CSLIR_SCHEDULER_CLOCK=clock)
+def once(tmp_path: Path, root: Path, clock: str, *args: str, server: LoopbackServer | None = None,
+         store: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    env = drill_env(tmp_path, root, server, CSLIR_SCHEDULER_CLOCK=clock,
+                    CSLIR_STORE=store_of(tmp_path, store))  # fmt: skip
     return cslir("scheduler", "--once", *args, env=env, cwd=root)
 
 
@@ -44,26 +46,27 @@ def told(stdout: str) -> list[str]:
     return [line for line in stdout.splitlines() if "route=audit-hook" not in line]
 
 
-def fires(tmp_path: Path) -> list[tuple[str, str, str, str, str | None]]:
-    with Store(store_path(tmp_path)) as store:
-        rows = store.schedule.fires()
+def fires(tmp_path: Path, store: str | None = None) -> list[tuple[str, str, str, str, str | None]]:
+    with open_store(store_of(tmp_path, store)) as opened:
+        rows = opened.schedule.fires()
     return [(r["drill"], r["slot"], r["kind"], r["status"], r["run"]) for r in rows]
 
 
-def runs(tmp_path: Path) -> list[str]:
-    if not store_path(tmp_path).exists():
+def runs(tmp_path: Path, store: str | None = None) -> list[str]:
+    if store is None and not store_path(tmp_path).exists():
         return []
-    with Store(store_path(tmp_path)) as store:
-        return [r.id for r in store.runs()]
+    with open_store(store_of(tmp_path, store)) as opened:
+        return [r.id for r in opened.runs()]
 
 
 def test_a_due_drill_is_fired_once_and_its_participants_paged(
-    tmp_path: Path, server: LoopbackServer
+    tmp_path: Path, server: LoopbackServer, store_url: str
 ) -> None:
     server.script(*[Reply(200)] * 10)
     root = drill_ops(tmp_path, "monthly")
-    done = once(tmp_path, root, "2026-03-03T10:00:20+08:00", "--remind", "0", server=server)
-    rid = runs(tmp_path)[0]
+    at = "2026-03-03T10:00:20+08:00"
+    done = once(tmp_path, root, at, "--remind", "0", server=server, store=store_url)
+    rid = runs(tmp_path, store_url)[0]
     assert (done.returncode, done.stderr) == (0, "")
     assert told(done.stdout) == [
         "loaded drill=tabletop-monthly",
@@ -74,13 +77,14 @@ def test_a_due_drill_is_fired_once_and_its_participants_paged(
     [(path, page)] = pages(server)
     assert (path, page["drill"]) == ("/drill-room", True)
     assert f"Join it with: cslir join {rid} --role ROLE" in page["text"]
-    assert fires(tmp_path) == [
+    assert fires(tmp_path, store_url) == [
         ("tabletop-monthly", "2026-03-03T02:00:00.000000Z", "fire", "fired", rid)
     ]
 
-    again = once(tmp_path, root, "2026-03-03T10:00:50+08:00", "--remind", "0", server=server)
+    later = "2026-03-03T10:00:50+08:00"
+    again = once(tmp_path, root, later, "--remind", "0", server=server, store=store_url)
     assert (again.returncode, again.stdout) == (0, "loaded drill=tabletop-monthly\n")
-    assert runs(tmp_path) == [rid]
+    assert runs(tmp_path, store_url) == [rid]
 
 
 def test_participants_are_reminded_ahead_once(tmp_path: Path, server: LoopbackServer) -> None:
@@ -134,10 +138,10 @@ def test_slots_that_fell_while_nothing_ran_are_recorded_missed_and_paged(
 
 
 def test_a_second_scheduler_on_the_same_store_is_refused_naming_the_holder(
-    tmp_path: Path,
+    tmp_path: Path, store_url: str
 ) -> None:
     root = drill_ops(tmp_path, "monthly")
-    env = drill_env(tmp_path, root, CSLIR_SCHEDULER_CLOCK=TUESDAY_10)
+    env = drill_env(tmp_path, root, CSLIR_SCHEDULER_CLOCK=TUESDAY_10, CSLIR_STORE=store_url)
     first = subprocess.Popen(cslir_argv("scheduler", "--tick", "1s"), env=env, cwd=root,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
@@ -146,7 +150,7 @@ def test_a_second_scheduler_on_the_same_store_is_refused_naming_the_holder(
         second = cslir("scheduler", "--once", env=env, cwd=root)
         assert second.returncode == 1
         assert second.stderr.startswith(
-            f"cslir: error: another scheduler already keeps the store {store_path(tmp_path)}:"
+            f"cslir: error: another scheduler already keeps the store {shown(store_url)}:"
             f" cslir scheduler {first.pid}@"
         )
         assert "one scheduler per store (stop that one first)" in second.stderr

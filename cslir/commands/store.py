@@ -43,7 +43,7 @@ def copy(src: str, dst: str, run_id: str | None) -> None:
     """Copy runs, their events and evidence from SRC to DST (a file or a postgresql:// URL).
 
     Every chain is verified on arrival with the same head hash; a run already in DST with the
-    same head is left as it is. The delivery queue is not copied."""
+    same head is left as it is. The delivery queue and the scheduler's fire records stay."""
     from cslir.store import open_store
     from cslir.store.copy import Copied, copy_runs
 

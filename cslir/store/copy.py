@@ -2,8 +2,9 @@
 
 Each run is copied with its events exactly as they were sealed and the evidence they name; the
 destination verifies the chain on arrival and the copy's head must equal the source's, so a run
-moved to the team store proves the same record. The delivery queue is not copied: what was
-delivered is in the events already.
+moved to the team store proves the same record. The delivery queue and the drill scheduler's
+fire records are not copied: what was delivered or fired is in the events already, and a new
+scheduler keeps its schedules from the day it starts.
 """
 
 from __future__ import annotations
