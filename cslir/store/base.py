@@ -63,24 +63,6 @@ class RunRow:
     drill: str | None = None  # the drill a drill run was opened for
 
 
-C = TypeVar("C", bound="Closable")
-
-
-class Closable(Conn, Protocol):
-    def close(self) -> None: ...
-
-
-def configured(conn: C, *statements: str) -> C:
-    """``conn`` once ``statements`` (session settings) ran on it; closed if one fails."""
-    try:
-        for statement in statements:
-            conn.execute(statement)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
 def readable(files: Sequence[Any], timeout: float) -> bool:
     """Wait up to ``timeout`` seconds for one of ``files`` to be readable (none: just wait)."""
     try:

@@ -44,10 +44,10 @@ from cslir.store.base import (
     EventStore,
     Row,
     SeqConflict,
-    configured,
     has_landed,
     seal_after,
 )
+from cslir.store.opening import configured, pending
 from cslir.store.pg_schema import MIGRATIONS
 
 T = TypeVar("T")
@@ -339,17 +339,11 @@ class PostgresStore(EventStore):
 
     def _pending(self, conn: PgConn) -> list[tuple[int, str]]:
         exists = conn.execute("SELECT to_regclass('schema_migrations') AS t").fetchone()
-        done: set[int] = set()
+        done: list[int] = []
         if exists is not None and exists["t"] is not None:
             rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
-            done = {row["version"] for row in rows}
-        newest = MIGRATIONS[-1][0]
-        if done and max(done) > newest:
-            raise StoreError(
-                f"the store {self.where} was written by a newer cslir (schema {max(done)});"
-                f" this one knows schema {newest}. Upgrade cslir to use it."
-            )
-        return [(version, ddl) for version, ddl in MIGRATIONS if version not in done]
+            done = [row["version"] for row in rows]
+        return pending(self.where, done, MIGRATIONS)
 
     # -- evidence and checking: in modules of their own -----------------------------------------
 

@@ -38,9 +38,9 @@ from cslir.store.base import (
     Row,
     RunRow,
     SeqConflict,
-    configured,
     readable,
 )
+from cslir.store.opening import configured, pending
 from cslir.store.sqlite_schema import MIGRATIONS
 
 __all__ = ["MIGRATIONS", "RunRow", "SeqConflict", "Store"]
@@ -148,16 +148,10 @@ class Store(EventStore):
                 )
 
     def _pending(self, conn: sqlite3.Connection) -> list[tuple[int, str]]:
-        done: set[int] = set()
+        done: list[int] = []
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").fetchone():
-            done = {row["version"] for row in conn.execute("SELECT version FROM schema_migrations")}
-        newest = MIGRATIONS[-1][0]
-        if done and max(done) > newest:
-            raise StoreError(
-                f"the store {self.where} was written by a newer cslir (schema {max(done)});"
-                f" this one knows schema {newest}. Upgrade cslir to use it."
-            )
-        return [(version, ddl) for version, ddl in MIGRATIONS if version not in done]
+            done = [row["version"] for row in conn.execute("SELECT version FROM schema_migrations")]
+        return pending(self.where, done, MIGRATIONS)
 
     # -- transactions and errors -----------------------------------------------------------
 
