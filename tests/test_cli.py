@@ -28,6 +28,7 @@ SCAFFOLDED = [
     "schema/route.schema.json",
     "schema/drill.schema.json",
     "schema/settings.schema.json",
+    "schema/steps.schema.json",
 ]
 
 

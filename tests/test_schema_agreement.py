@@ -31,8 +31,9 @@ FOLDER_KIND = {
     "routes": "route",
     "drills": "drill",
     "settings": "settings",
+    "shared": "steps",
 }
-SCHEMA_KINDS = ("playbook", "route", "drill", "settings")
+SCHEMA_KINDS = ("playbook", "route", "drill", "settings", "steps")
 
 
 def kind_of(path: Path) -> str:
@@ -47,7 +48,7 @@ def kind_of(path: Path) -> str:
 def shipped_yaml() -> list[Path]:
     """The YAML files this project ships: the example ops repo and the scaffold copy of it."""
     files = [REPO / "cslir.yaml", *sorted(SCAFFOLD.rglob("*.yaml"))]
-    for folder in ("playbooks", "notifiers", "drills"):
+    for folder in ("playbooks", "playbooks/shared", "notifiers", "drills"):
         files += sorted((REPO / folder).glob("*.yaml"))
     return files
 

@@ -19,7 +19,7 @@ from cslir.opsrepo import yamlload
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
 OPS_ROOT = TESTS / "playbooks"
-KINDS = ("playbooks", "routes", "drills")
+KINDS = ("playbooks", "routes", "drills", "shared")
 
 
 def _rel(path: Path) -> str:

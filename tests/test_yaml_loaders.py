@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import tools
 import yaml
 
-import tools
 from cslir.opsrepo import yamlload
 
 REPO = Path(__file__).resolve().parents[1]

@@ -71,12 +71,15 @@ def _load(path: Path, documents: Documents, routes: set[str]) -> Playbook | list
     from cslir.opsrepo import yamlload
     from cslir.opsrepo.documents import errors_of
 
-    problems = documents.playbook_problems(path, routes)
+    checked = documents.playbook(path, routes, None)
     doc = documents.get(path)
-    if problems is None or isinstance(doc, yamlload.YamlError):
+    if checked is None or isinstance(doc, yamlload.YamlError):
         return [doc.diagnostic.format()] if isinstance(doc, yamlload.YamlError) else []
+    expansion, problems = checked
     errors = [d.format() for d in errors_of(problems)]
-    return errors or build_playbook(doc.data, path=str(path), text=doc.text)
+    return errors or build_playbook(
+        expansion.data, path=str(path), text=doc.text, includes=expansion.texts
+    )
 
 
 class _Checks:

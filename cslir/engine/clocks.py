@@ -9,12 +9,12 @@ tighter deadline is shown until the facts say otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cslir.engine.durations import add_duration, parse_duration
+from cslir.engine.durations import Deadline, add_duration, parse_duration
 from cslir.engine.model import Clock
-from cslir.engine.state import RunState, condition
+from cslir.engine.state import RunState, condition, input_values
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ def _start(state: RunState, clock: Clock) -> datetime | None:
 
 def _due(state: RunState, clock: Clock) -> str:
     """The tightest deadline whose condition holds (or cannot be ruled out yet)."""
+    if clock.due is None:
+        return clock.rule
     best = clock.due
     best_key = _sort_key(best)
     for cond, dur in clock.due_if:
@@ -67,10 +69,24 @@ def _sort_key(text: str) -> float:
     return d.amount * 86400.0 if d.is_working_days else float(d.seconds)
 
 
-def _stopper(state: RunState, clock_id: str) -> tuple[str | None, datetime | None, str | None]:
-    """(step, time, status) of the first step that finished a stops: for this clock."""
+def _deadline(state: RunState, clock: Clock, started: datetime, due_text: str) -> Deadline | None:
+    """When it falls due: its duration after the start, or the time its due_at input holds."""
+    if clock.due_at is None:
+        return add_duration(started, parse_duration(due_text))
+    value = input_values(state.inputs, state.playbook).get(clock.due_at)
+    return Deadline(value.astimezone(UTC)) if isinstance(value, datetime) else None
+
+
+def _stopper(state: RunState, clock: Clock) -> tuple[str | None, datetime | None, str | None]:
+    """(step, time, status) of the step whose finishing stopped the clock.
+
+    With ``stop: all`` that is the last of its stopping steps to finish, once none is left
+    (each recipient's report made); it is waived only if every one was skipped.
+    """
+    if clock.stop == "all":
+        return _last_stopper(state, clock.id)
     best: tuple[str | None, datetime | None, str | None] = (None, None, None)
-    for sid in state.index.stoppers.get(clock_id, ()):
+    for sid in state.index.stoppers.get(clock.id, ()):
         s = state.steps[sid]
         if (
             s.status in ("done", "skipped")
@@ -79,6 +95,16 @@ def _stopper(state: RunState, clock_id: str) -> tuple[str | None, datetime | Non
         ):
             best = (sid, s.ended_at, s.status)
     return best
+
+
+def _last_stopper(state: RunState, clock_id: str) -> tuple[str | None, datetime | None, str | None]:
+    finished = [state.steps[sid] for sid in state.index.stoppers.get(clock_id, ())]
+    finished = [s for s in finished if s.status != "n/a"]
+    if not finished or any(s.status not in ("done", "skipped") or not s.ended_at for s in finished):
+        return None, None, None
+    last = max(finished, key=lambda s: s.ended_at or datetime.min)
+    how = "skipped" if all(s.status == "skipped" for s in finished) else "done"
+    return last.id, last.ended_at, how
 
 
 def view(state: RunState, clock: Clock, now: datetime) -> ClockView:
@@ -92,9 +118,13 @@ def view(state: RunState, clock: Clock, now: datetime) -> ClockView:
         return ClockView(
             clock.id, clock, "not-started", applies, None, None, None, due_text, None, None
         )
-    deadline = add_duration(started, parse_duration(due_text))
+    deadline = _deadline(state, clock, started, due_text)
+    if deadline is None:  # a stated deadline nobody has entered yet
+        return ClockView(
+            clock.id, clock, "not-started", applies, started, None, None, due_text, None, None
+        )
     due = deadline.at
-    step, stopped, how = _stopper(state, clock.id)
+    step, stopped, how = _stopper(state, clock)
     if stopped is not None:
         status = "waived" if how == "skipped" else ("met" if stopped <= due else "missed")
         return ClockView(

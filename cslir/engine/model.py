@@ -61,7 +61,7 @@ class Input:
 class Clock:
     id: str
     start: str  # an input name, "start", or "step:<id>"
-    due: str
+    due: str | None  # a duration after the start; None when due_at names the deadline
     due_if: tuple[tuple[str, str], ...] = ()
     when: str | None = None
     warn: tuple[str, ...] = ()
@@ -70,6 +70,24 @@ class Clock:
     confidence: str | None = None
     title: Text | None = None
     recipient: Text | None = None
+    due_at: str | None = None  # a datetime input the outside world sets (a notice's deadline)
+    stop: str = "first"  # "first": the first stopping step stops it; "all": every one must
+
+    @property
+    def rule(self) -> str:
+        """The deadline rule as written: ``4h``, or ``at <input>`` for a stated deadline."""
+        return self.due if self.due else f"at {self.due_at}"
+
+
+@dataclass(frozen=True)
+class Floor:
+    """A threshold that proposes the least a decision may choose (a grading indicator met)."""
+
+    when: str
+    choice: str
+    indicator: Text
+    basis: tuple[str, ...] = ()
+    confidence: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +118,17 @@ class Step:
     link: str | None = None  # notify: a URL template, sent as the message's Details link
     collect: str = "either"
     duration: str | None = None
+    purpose: str | None = None  # report | containment | notification | cooperation | ...
+    floor: tuple[Floor, ...] = ()  # decisions: the least choice each threshold proposes
+    probe: Mapping[str, Any] | None = None  # {"http"|"tcp"|"dns": {...}} for probe steps
+    within: str | None = None  # probes: keep trying this long
+    every: str | None = None  # probes: the interval between attempts
+    drill_target: str | None = None  # probes: what a drill probes instead of the target
+
+    @property
+    def runs_itself(self) -> bool:
+        """Command and probe steps: cslir does the work, the responder starts it."""
+        return self.kind in ("command", "probe")
 
     @property
     def needs_evidence(self) -> bool:
@@ -125,6 +154,7 @@ class Playbook:
     clocks: Mapping[str, Clock] = field(default_factory=dict)
     path: str = ""
     text: str = ""
+    includes: Mapping[str, str] = field(default_factory=dict)  # include path -> its text
 
     @property
     def sha256(self) -> str:
@@ -145,8 +175,28 @@ class Playbook:
         return inp.choices if inp else ()
 
 
+PROBE_KINDS = ("http", "tcp", "dns")
+
+
+def _floor(raw: Mapping[str, Any]) -> Floor:
+    return Floor(
+        when=raw["when"],
+        choice=str(raw["choice"]),
+        indicator=raw["indicator"],
+        basis=as_tuple(raw.get("basis")),
+        confidence=raw.get("confidence"),
+    )
+
+
 def _step(raw: Mapping[str, Any]) -> Step:
     kw: dict[str, Any] = {k: v for k, v in raw.items() if k in Step.__dataclass_fields__}
+    kw.pop("probe", None)
+    kw.pop("floor", None)
+    if raw.get("kind") == "probe":
+        kw["probe"] = {k: raw[k] for k in PROBE_KINDS if k in raw}
+        kw.setdefault("in_drill", "execute")  # a probe only looks; it runs in drills too
+    if "floor" in raw:
+        kw["floor"] = tuple(_floor(f) for f in raw["floor"])
     for key in ("checklist", "stops", "basis", "run"):
         if key in kw:
             kw[key] = as_tuple(kw[key])
@@ -159,8 +209,14 @@ def _step(raw: Mapping[str, Any]) -> Step:
     return Step(**kw)
 
 
-def build_playbook(data: Mapping[str, Any], *, path: str = "", text: str = "") -> Playbook:
-    """Build the model from data that already passed the schema."""
+def build_playbook(
+    data: Mapping[str, Any],
+    *,
+    path: str = "",
+    text: str = "",
+    includes: Mapping[str, str] | None = None,
+) -> Playbook:
+    """Build the model from data that already passed the schema (includes expanded)."""
     inputs = {
         name: Input(
             name=name,
@@ -178,7 +234,9 @@ def build_playbook(data: Mapping[str, Any], *, path: str = "", text: str = "") -
         cid: Clock(
             id=cid,
             start=raw["from"],
-            due=raw["due"],
+            due=raw.get("due"),
+            due_at=raw.get("due_at"),
+            stop=raw.get("stop", "first"),
             due_if=tuple((raw.get("due_if") or {}).items()),
             when=raw.get("when"),
             warn=tuple(raw.get("warn", ())),
@@ -202,4 +260,5 @@ def build_playbook(data: Mapping[str, Any], *, path: str = "", text: str = "") -
         steps=tuple(_step(s) for s in data["steps"]),
         path=path,
         text=text,
+        includes=dict(includes or {}),
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from cslir.base.secretrefs import ENV_REF
 from cslir.opsrepo.diagnostics import did_you_mean
+from cslir.opsrepo.kindchecks import check_floor, check_probe
 from cslir.opsrepo.schemas import INPUT_TYPES
 from cslir.opsrepo.spec import PathKey
 
@@ -52,7 +53,7 @@ def check_durations(data: Mapping[str, Any], report: Report) -> None:
                 one(d, ("clocks", cid, "due_if", cond))
     for i, step in enumerate(_list(data.get("steps"))):
         if isinstance(step, dict):
-            for key in ("estimate", "timeout", "duration"):
+            for key in ("estimate", "timeout", "duration", "within", "every"):
                 one(step.get(key), ("steps", i, key))
 
 
@@ -199,6 +200,33 @@ class PlaybookChecker:
             if isinstance(clock.get("when"), str):
                 self.check_template(clock["when"], (*at, "when"), expression=True)
             self.check_route(clock.get("escalate"), (*at, "escalate"))
+            self.check_deadline(cid, clock, at)
+
+    def check_deadline(self, cid: str, clock: dict[str, Any], at: PathKey) -> None:
+        """A clock falls due either a duration after its start or at a stated time, not both."""
+        if "due" in clock and "due_at" in clock:
+            self.error((*at, "due_at"), f"clock '{cid}' has both due and due_at; keep one")
+        elif "due" not in clock and "due_at" not in clock:
+            self.error(at, f"clock '{cid}' needs due (a duration) or due_at (a datetime input)")
+        target = clock.get("due_at")
+        if isinstance(target, str) and target in self.input_names:
+            kind = (self.inputs.get(target) or {}).get("type")
+            if kind not in ("datetime", None):
+                self.error(
+                    (*at, "due_at"),
+                    f"clock '{cid}' is due at input '{target}', which is {kind}, not datetime",
+                )
+        elif isinstance(target, str):
+            self.error(
+                (*at, "due_at"),
+                f"clock '{cid}' is due at unknown input '{target}'"
+                f"{did_you_mean(target, self.inputs)}; declare it as a datetime input",
+            )
+        if "due_at" in clock and "due_if" in clock:
+            self.error(
+                (*at, "due_if"),
+                f"clock '{cid}' is due at a stated time; due_if tightens only a due duration",
+            )
 
     def check_clock_start(self, cid: str, start: str, at: PathKey) -> None:
         if start == "start":
@@ -309,6 +337,9 @@ class PlaybookChecker:
                     self.check_template(ENV_REF.sub("", value), (*at, "env", name))
         if step.get("kind") == "decision":
             self.check_decision(sid, step, at)
+            check_floor(self, sid, step, at)
+        if step.get("kind") == "probe":
+            check_probe(self, sid, step, at)
 
     def check_decision(self, sid: str, step: dict[str, Any], at: PathKey) -> None:
         target = step.get("sets")
@@ -337,6 +368,13 @@ class PlaybookChecker:
                         f"choice '{value}' is not among the choices "
                         f"of input '{target}'{did_you_mean(value, from_input)}",
                     )
+
+    def decision_choices(self, step: dict[str, Any]) -> list[str]:
+        """A decision's own choices, else those of the input it sets."""
+        own = [_choice_value(c) for c in _list(step.get("choices"))]
+        target = step.get("sets")
+        inp = self.inputs.get(target) if isinstance(target, str) else None
+        return own or [_choice_value(c) for c in _list((inp or {}).get("choices"))]
 
 
 def _choice_value(c: Any) -> str:

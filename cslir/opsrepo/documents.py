@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cslir.opsrepo import yamlload
+from cslir.opsrepo import includes, yamlload
 from cslir.opsrepo.checks import PlaybookChecker
 from cslir.opsrepo.diagnostics import Diagnostic
 from cslir.opsrepo.opschecks import check_drill, check_routes, check_settings
@@ -41,8 +41,10 @@ class Documents:
     """Each file loaded at most once: its document, or the YAML error that stopped it."""
 
     _loaded: dict[Path, yamlload.Document | yamlload.YamlError] = field(default_factory=dict)
-    # a playbook's problems, checked once however many drills name it
-    _checked: dict[Path, list[Diagnostic]] = field(default_factory=dict)
+    # a playbook expanded and checked once, however many drills name it
+    _checked: dict[Path, tuple[includes.Expansion, list[Diagnostic]]] = field(
+        default_factory=dict
+    )
     _keys: dict[Path, Path] = field(default_factory=dict)  # as named -> resolved, once each
     _routes: dict[Path, set[str]] = field(default_factory=dict)
 
@@ -55,14 +57,17 @@ class Documents:
                 self._loaded[key] = e
         return self._loaded[key]
 
-    def playbook_problems(self, path: Path, routes: set[str]) -> list[Diagnostic] | None:
-        """Every problem of the playbook at ``path`` (None: it does not parse), checked once."""
+    def playbook(
+        self, path: Path, routes: set[str], root: Path | None
+    ) -> tuple[includes.Expansion, list[Diagnostic]] | None:
+        """The playbook at ``path`` with its includes expanded, and every problem of it (None:
+        it does not parse), checked once."""
         doc = self.get(path)
         if isinstance(doc, yamlload.YamlError):
             return None
         key = self._keys.get(path) or self._keys.setdefault(path, path.resolve())
         if key not in self._checked:
-            self._checked[key] = check_document(doc, "playbook", routes, path, self)
+            self._checked[key] = check_playbook(doc, routes, path, root, self)
         return self._checked[key]
 
     def route_names(self, root: Path) -> set[str]:
@@ -95,28 +100,50 @@ class Collector:
         self.out.append(Diagnostic(self.doc.path, line, col, severity, message))
 
 
+def check_playbook(
+    doc: yamlload.Document,
+    routes: set[str],
+    path: Path,
+    root: Path | None,
+    documents: Documents | None = None,
+) -> tuple[includes.Expansion, list[Diagnostic]]:
+    """A playbook with its includes expanded, and every problem in it and in what it includes
+    (a step file's problems at their own lines; includes stay inside ``root``)."""
+    out: list[Diagnostic] = []
+    KINDS["playbook"][0].check(doc.data, (), Collector(doc, out))
+    load = (documents or Documents()).get
+    expansion = includes.expand(doc, includes.file_resolver(path, root, load))
+    out += expansion.problems
+    # semantic checks tolerate shape errors, so all problems show at once
+    PlaybookChecker(expansion.data, routes, includes.ExpansionCollector(expansion, out)).run()
+    return expansion, sorted(set(out))  # by file, then line: the playbook, then what it includes
+
+
 def check_document(
     doc: yamlload.Document,
     kind: str,
     routes: set[str],
     path: Path,
     documents: Documents | None = None,
+    root: Path | None = None,
 ) -> list[Diagnostic]:
     """Every problem of one document of ``kind``; ``routes`` are the route names that exist."""
+    if kind == "playbook":
+        checked = documents.playbook(path, routes, root) if documents is not None else None
+        return checked[1] if checked is not None else check_playbook(doc, routes, path, root)[1]
+    if kind == "steps":
+        return sorted(includes.check_step_file(doc))
     out: list[Diagnostic] = []
     report = Collector(doc, out)
     spec, _ = KINDS[kind]
     spec.check(doc.data, (), report)
     shape_ok = not out
-    if kind == "playbook":
-        # semantic checks tolerate shape errors, so all problems show at once
-        PlaybookChecker(doc.data, routes, report).run()
-    elif kind == "route":
+    if kind == "route":
         check_routes(doc.data, routes, report)
     elif kind == "settings":
         check_settings(doc.data, routes, report)
     elif kind == "drill" and shape_ok:
-        played = _drill_playbook(doc.data, path, routes, documents or Documents())
+        played = _drill_playbook(doc.data, path, routes, documents or Documents(), root)
         check_drill(doc.data, path, played, routes, report)
     return sorted(out, key=lambda d: (d.line, d.col, d.severity, d.message))
 
@@ -126,13 +153,12 @@ def errors_of(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def _drill_playbook(
-    data: dict[str, Any], path: Path, routes: set[str], documents: Documents
+    data: dict[str, Any], path: Path, routes: set[str], documents: Documents, root: Path | None
 ) -> dict[str, Any] | None:
     target = path.parent / str(data.get("playbook"))
     if not target.is_file():
         return None
-    problems = documents.playbook_problems(target, routes)
-    if problems is None or errors_of(problems):
+    checked = documents.playbook(target, routes, root)
+    if checked is None or errors_of(checked[1]):
         return None
-    doc = documents.get(target)
-    return doc.data if isinstance(doc, yamlload.Document) else None
+    return checked[0].data

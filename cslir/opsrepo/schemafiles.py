@@ -12,6 +12,7 @@ FILENAMES = {
     "route": "route.schema.json",
     "drill": "drill.schema.json",
     "settings": "settings.schema.json",
+    "steps": "steps.schema.json",
 }
 
 

@@ -11,10 +11,13 @@ from cslir.opsrepo.spec import (
     Bool,
     Const,
     Enum,
+    Int,
+    Keyed,
     ListOf,
     MapOf,
     Obj,
     OneOf,
+    Refused,
     Str,
     Tagged,
     Type,
@@ -30,7 +33,8 @@ LANG = r"[a-z]{2}(-[A-Za-z]{2,4})?"
 DURATION = r"\s*[0-9]+\s*(s|m|h|d|wd)\s*"
 DURATION_MSG = "is not a duration: write a number and a unit, as in 30m, 4h, 30d or 10wd"
 
-STEP_KINDS = ("task", "decision", "approval", "command", "notify", "evidence", "wait")
+STEP_KINDS = ("task", "decision", "approval", "command", "notify", "evidence", "wait", "probe")
+PURPOSES = ("report", "containment", "notification", "cooperation", "evidence", "remediation")
 INPUT_TYPES = ("string", "text", "int", "bool", "choice", "datetime", "duration")
 CHANNELS = ("webhook", "slack", "teams", "pagerduty", "dingtalk", "wecom", "feishu")
 CONFIDENCE = ("high", "medium", "low")
@@ -101,7 +105,18 @@ CLOCK = Obj(
     {
         "title": text("What is due."),
         "from": Str(description="When it starts: an input name, 'start', or 'step:<id>'."),
-        "due": duration("How long after its start it falls due."),
+        "due": duration("How long after its start it falls due (or use due_at)."),
+        "due_at": Str(
+            NAME,
+            NAME_MSG,
+            description="A datetime input holding the deadline the outside world set "
+            "(e.g. the date a regulator's notice states), instead of due.",
+        ),
+        "stop": Enum(
+            ("first", "all"),
+            description="first (default): the first stopping step to finish stops it; "
+            "all: every stopping step that applies must finish (one report per recipient).",
+        ),
         "due_if": MapOf(
             duration(),
             description="Tighter deadlines under conditions: "
@@ -118,7 +133,7 @@ CLOCK = Obj(
         ),
         "recipient": text("Who receives the report."),
     },
-    required=("from", "due", "basis"),
+    required=("from", "basis"),
 )
 
 _COMMON = {
@@ -138,7 +153,66 @@ _COMMON = {
     ),
     "evidence": Enum(("required", "optional"), description="Whether finishing needs evidence."),
     "basis": BASIS,
+    "purpose": Enum(
+        PURPOSES,
+        description="What the step proves in the mitigation file and the report: a report to "
+        "an authority, containment, a notice to those affected, cooperation with the "
+        "authorities, evidence kept, or remediation.",
+    ),
 }
+
+FLOOR = Obj(
+    "floor",
+    {
+        "when": expr("Expression over the inputs: the threshold is met."),
+        "choice": Str(description="The least choice the decision may take when it is met."),
+        "indicator": text("The indicator met, as the record will name it."),
+        "basis": BASIS,
+        "confidence": Enum(CONFIDENCE),
+    },
+    required=("when", "choice", "indicator"),
+)
+
+TEMPLATE_TEXT = Str(description="A template over the inputs.")
+HTTP_PROBE = Obj(
+    "http probe",
+    {
+        "url": Str(description="http:// or https:// URL (a template)."),
+        "method": Enum(("GET", "HEAD", "POST")),
+        "expect_status": ListOf(Int(minimum=100), min_items=1, description="Statuses that hold."),
+        "absent": text("Body text that must not appear (e.g. the login form's label)."),
+        "present": text("Body text that must appear (e.g. after a restore)."),
+        "unreachable_ok": Bool(
+            description="true: a connection that fails (refused, timed out, no such name) "
+            "also proves the site down."
+        ),
+    },
+    required=("url",),
+)
+TCP_PROBE = Obj(
+    "tcp probe",
+    {
+        "host": TEMPLATE_TEXT,
+        "port": OneOf((Int(minimum=1), Str()), expected="a port number or a template"),
+        "expect": Enum(("refused", "open")),
+    },
+    required=("host", "port", "expect"),
+)
+DNS_PROBE = Obj(
+    "dns probe",
+    {
+        "name": TEMPLATE_TEXT,
+        "expect": OneOf(
+            (Enum(("nxdomain",)), ListOf(Str(), min_items=1)),
+            expected="nxdomain or a list of addresses",
+        ),
+        "server": Str(
+            description="Ask this resolver (HOST or HOST:PORT) directly instead of the "
+            "system's, e.g. a public resolver outside the network."
+        ),
+    },
+    required=("name", "expect"),
+)
 
 _KIND_FIELDS: dict[str, dict[str, Type]] = {
     "task": {},
@@ -170,7 +244,24 @@ _KIND_FIELDS: dict[str, dict[str, Type]] = {
     },
     "evidence": {"collect": Enum(("file", "text", "either"))},
     "wait": {"duration": duration("How long the timer runs.")},
+    "probe": {
+        "http": HTTP_PROBE,
+        "tcp": TCP_PROBE,
+        "dns": DNS_PROBE,
+        "within": duration("Keep trying this long (default 5m), then the step fails."),
+        "every": duration("Wait this long between attempts (default 30s)."),
+        "drill_target": Str(
+            description="In a drill, probe this URL, host or name instead (a template)."
+        ),
+    },
 }
+_KIND_FIELDS["decision"]["floor"] = ListOf(
+    FLOOR,
+    description="Thresholds that propose the least choice (e.g. a grading indicator met); "
+    "a lower choice needs a rationale and is flagged in the report.",
+)
+_KIND_FIELDS["probe"]["timeout"] = duration("Give up on one attempt after this long (10s).")
+_KIND_FIELDS["probe"]["in_drill"] = Enum(("execute", "simulate", "skip"))
 
 
 def _step_variants() -> dict[str, Obj]:
@@ -197,6 +288,39 @@ def _step_variants() -> dict[str, Obj]:
 
 STEP = Tagged("kind", "task", _step_variants())
 
+INCLUDE = Obj(
+    "include",
+    {
+        "include": Str(
+            r"[^\\]+\.ya?ml",
+            "is not a step file: give a relative path ending in .yaml, such as "
+            "shared/open-incident.yaml",
+            description="Insert the steps of this file here (a path relative to the playbook, "
+            "inside the ops repo).",
+        )
+    },
+    required=("include",),
+)
+STEP_OR_INCLUDE = Keyed("include", INCLUDE, STEP)
+
+STEPS = Obj(
+    "step file",
+    {
+        "cslir": Const(1, description="Format version."),
+        "title": text("What these steps do together."),
+        "summary": text(),
+        "steps": ListOf(
+            Keyed(
+                "include",
+                Refused("a step file cannot include another; include both from the playbook"),
+                STEP,
+            ),
+            min_items=1,
+        ),
+    },
+    required=("cslir", "steps"),
+)
+
 PLAYBOOK = Obj(
     "playbook",
     {
@@ -210,7 +334,7 @@ PLAYBOOK = Obj(
         "roles": MapOf(text(), key_pattern=ID, key_message=ID_MSG),
         "inputs": MapOf(INPUT, key_pattern=NAME, key_message=NAME_MSG),
         "clocks": MapOf(CLOCK, key_pattern=ID, key_message=ID_MSG),
-        "steps": ListOf(STEP, min_items=1),
+        "steps": ListOf(STEP_OR_INCLUDE, min_items=1),
     },
     required=("cslir", "id", "title", "steps"),
 )
@@ -325,4 +449,5 @@ KINDS: dict[str, tuple[Type, str]] = {
     "route": (ROUTES, "cslir notifier routes"),
     "drill": (DRILL, "cslir drill"),
     "settings": (SETTINGS, "cslir settings"),
+    "steps": (STEPS, "cslir shared steps"),
 }

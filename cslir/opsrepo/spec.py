@@ -354,3 +354,40 @@ def to_json_schema(root: Type, *, title: str, schema_id: str) -> dict[str, Any]:
         "title": title,
         **root.json_schema(),
     }
+
+
+@dataclass
+class Keyed(Type):
+    """A mapping that is one shape when it holds ``key`` and another when it does not
+    (a playbook's ``- include: FILE`` beside its steps)."""
+
+    key: str = ""
+    with_key: Type = field(default_factory=AnyValue)
+    without: Type = field(default_factory=AnyValue)
+    description: str = ""
+    expected: str = "a mapping"
+
+    def check(self, value: Any, at: PathKey, report: Report) -> None:
+        chosen = self.with_key if isinstance(value, dict) and self.key in value else self.without
+        chosen.check(value, at, report)
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "if": {"type": "object", "required": [self.key]},
+            "then": self.with_key.json_schema(),
+            "else": self.without.json_schema(),
+        }
+
+
+@dataclass
+class Refused(Type):
+    """A shape that is never right here; the message says what to do instead."""
+
+    message: str = ""
+    description: str = ""
+
+    def check(self, value: Any, at: PathKey, report: Report) -> None:
+        report(at, self.message, False)
+
+    def schema(self) -> dict[str, Any]:
+        return {"not": {}}

@@ -13,6 +13,7 @@ from cslir.opsrepo.diagnostics import Diagnostic
 from cslir.opsrepo.documents import (
     Documents,
     check_document,
+    check_playbook,
     display,
     errors_of,
     route_names_in,
@@ -44,6 +45,8 @@ def expand(paths: Iterable[Path]) -> list[Path]:
 def classify(path: Path, data: dict[str, Any]) -> str:
     if path.name == "cslir.yaml":
         return "settings"
+    if "shared" in path.resolve().parent.parts[-2:]:
+        return "steps"  # a step file that playbooks include (playbooks/shared/)
     # What the file says it is comes first: a folder named like ours far above the ops repo
     # (a checkout in ~/drills/) must not turn every file under it into a drill.
     if isinstance(data.get("routes"), dict) and "steps" not in data:
@@ -74,8 +77,8 @@ def validate(paths: list[Path], root: Path) -> list[Diagnostic]:
         if isinstance(doc, yamlload.YamlError):
             out.append(doc.diagnostic)
         else:
-            out += check_document(doc, classify(f, doc.data), routes, f, documents)
-    return out
+            out += check_document(doc, classify(f, doc.data), routes, f, documents, root)
+    return list(dict.fromkeys(out))  # a step file's problems show once, however often included
 
 
 def load_playbook(path: Path, root: Path) -> Playbook:
@@ -84,10 +87,14 @@ def load_playbook(path: Path, root: Path) -> Playbook:
     doc = documents.get(path)
     if isinstance(doc, yamlload.YamlError):
         raise InvalidInput(doc.diagnostic.format())
-    errors = errors_of(check_document(doc, "playbook", documents.route_names(root), path))
+    routes = documents.route_names(root)
+    expansion, diagnostics = check_playbook(doc, routes, path, root, documents)
+    errors = errors_of(diagnostics)
     if errors:
         listing = "\n".join(d.format() for d in errors)
         raise InvalidInput(
             f"{display(path)} has {len(errors)} error(s); fix them first:\n{listing}"
         )
-    return build_playbook(doc.data, path=str(path), text=doc.text)
+    return build_playbook(
+        expansion.data, path=str(path), text=doc.text, includes=expansion.texts
+    )

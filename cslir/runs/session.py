@@ -80,6 +80,7 @@ def open_run(
             "path": playbook.path,
             "sha256": playbook.sha256,
             "text": playbook.text,
+            **_included(playbook),
         },
         "inputs": dict(inputs),
         "mode": mode,
@@ -88,6 +89,15 @@ def open_run(
     }
     store.create_run(rid, playbook.id, localize(playbook.title), mode, actor, now, data, drill)
     return rid
+
+
+def _included(playbook: Playbook) -> dict[str, Any]:
+    """The step files a playbook included, recorded so the run never reads them again."""
+    if not playbook.includes:
+        return {}
+    from cslir.opsrepo.includes import recorded
+
+    return {"includes": recorded(playbook.includes)}
 
 
 @dataclass(eq=False)
