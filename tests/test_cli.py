@@ -251,8 +251,8 @@ def test_unknown_schema_kind_is_a_usage_error(capsys: pytest.CaptureFixture[str]
     rc, out, err = run(["schema", "runbook"], capsys)
     assert (rc, out) == (2, "")
     assert err.endswith(
-        "Error: Invalid value for '{playbook|route|drill|settings}': 'runbook' is not one of "
-        "'playbook', 'route', 'drill', 'settings'.\n"
+        "Error: Invalid value for '{playbook|route|drill|settings|steps}': 'runbook' is not "
+        "one of 'playbook', 'route', 'drill', 'settings', 'steps'.\n"
     )
 
 
