@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -72,13 +73,16 @@ def continue_run(
     where = [Path(pb.path), app.settings.root / pb.path] if pb.path else []
     source = next((p for p in where if p.is_file()), None)
     if source is not None:
-        current = hashlib.sha256(source.read_bytes()).hexdigest()
-        if current != hashlib.sha256(pb.text.encode("utf-8")).hexdigest():
-            term.say(
-                f"note: {pb.path} has changed since this run started; the run keeps the "
-                "playbook it started with",
-                "yellow",
-            )
+        recorded = {source: pb.text, **{source.parent / k: v for k, v in pb.includes.items()}}
+        for path, text in recorded.items():
+            current = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+            if current != hashlib.sha256(text.encode("utf-8")).hexdigest():
+                shown = pb.path if path == source else os.path.relpath(path)
+                term.say(
+                    f"note: {shown} has changed since this run started; the run keeps the "
+                    "playbook it started with",
+                    "yellow",
+                )
     if not joining:
         session.record(actions.resume)
     ans = load_answers(answers, pb) if answers else None

@@ -11,8 +11,9 @@ from typing import Any
 
 from cslir.base.errors import ActionRefused
 from cslir.engine.durations import parse_duration
+from cslir.engine.floors import propose
 from cslir.engine.inputs import InputValueError, parse_value, to_json
-from cslir.engine.model import Step
+from cslir.engine.model import Step, localize
 from cslir.engine.state import RunState
 
 Events = list[tuple[str, dict[str, Any]]]
@@ -69,15 +70,37 @@ def finish_command(state: RunState, step_id: str, result: dict[str, Any]) -> Eve
     """A command's outcome: what it did always, and the step's outcome unless the step was
     settled meanwhile (skipped or failed by a responder, or finished by another runner)."""
     _step(state, step_id)
-    items: Events = [("command.finished", {"step": step_id, **result})]
+    ok, simulated = result.get("exit") == 0, bool(result.get("simulated"))
+    return _settle(state, step_id, ("command.finished", {"step": step_id, **result}),
+                   ok=ok, simulated=simulated, reason=str(result.get("summary")))  # fmt: skip
+
+
+def finish_probe(state: RunState, step_id: str, result: dict[str, Any]) -> Events:
+    """A probe's verdict ({held, summary, attempts, simulated?}), and its step's outcome unless
+    the step was settled meanwhile."""
+    _step(state, step_id)
+    return _settle(state, step_id, ("probe.finished", {"step": step_id, **result}),
+                   ok=bool(result.get("held")), simulated=bool(result.get("simulated")),
+                   reason=str(result.get("summary")))  # fmt: skip
+
+
+def _settle(
+    state: RunState,
+    step_id: str,
+    what: tuple[str, dict[str, Any]],
+    *,
+    ok: bool,
+    simulated: bool,
+    reason: str,
+) -> Events:
     if state.closed or state.steps[step_id].status != "running":
-        return items
-    if result.get("exit") == 0:
+        return [what]
+    if ok:
         done: dict[str, Any] = {"step": step_id}
-        if result.get("simulated"):
+        if simulated:
             done["reason"] = "simulated in drill"
-        return [*items, ("step.done", done)]
-    return [*items, ("step.failed", {"step": step_id, "reason": str(result.get("summary"))})]
+        return [what, ("step.done", done)]
+    return [what, ("step.failed", {"step": step_id, "reason": reason})]
 
 
 def check_item(state: RunState, step_id: str, item: int) -> Events:
@@ -100,6 +123,11 @@ def done(
         )
     if step.kind == "approval":
         raise ActionRefused(f"step '{step_id}' needs approval by the {step.by} role")
+    if step.kind == "probe":
+        raise ActionRefused(
+            f"step '{step_id}' is a probe: its result is the proof, so run it "
+            "(or skip it with a reason)"
+        )
     if step.needs_evidence and not s.evidence and not force:
         raise ActionRefused(
             f"step '{step_id}' needs evidence first (add a file or text), or skip it with a reason"
@@ -156,6 +184,16 @@ def decide(state: RunState, step_id: str, choice: Any, rationale: str | None = N
     if kind == "choice" and value not in choices:
         raise ActionRefused(f"'{choice}' is not a choice of '{step_id}': {', '.join(choices)}")
     data: dict[str, Any] = {"step": step_id, "input": step.sets, "value": to_json(value)}
+    proposal = propose(state.playbook, step, state.inputs)
+    if proposal is not None:
+        below = proposal.below(choices, str(value))
+        if below and not (rationale or "").strip():
+            met = "; ".join(localize(f.indicator) for f in proposal.met)
+            raise ActionRefused(
+                f"'{value}' is below {proposal.minimum}, the least that the facts propose "
+                f"({met}); choosing lower needs a rationale, which the record keeps"
+            )
+        data["floor"] = proposal.record(below)
     if rationale:
         data["rationale"] = rationale
     return [("decision.made", data)]

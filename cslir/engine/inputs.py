@@ -24,12 +24,14 @@ def parse_value(
     *,
     now: dt.datetime | None = None,
     tz: dt.tzinfo | None = None,
+    future: bool = False,
 ) -> Any:
     """Parse ``raw`` as an input of type ``kind``.
 
     Datetimes come back as aware UTC datetimes (naive text is read in ``tz``); ``now`` and
     ``30m ago`` need ``now`` and are otherwise returned as the literal text "now" (a default
-    written in a playbook).
+    written in a playbook). A time in the future is refused unless ``future`` (a deadline a
+    notice states, read by a clock's ``due_at``).
     """
     if kind in ("string", "text"):
         if isinstance(raw, str | int | float) and not isinstance(raw, bool) and str(raw).strip():
@@ -69,11 +71,13 @@ def parse_value(
         except DurationError as e:
             raise InputValueError(str(e)) from None
     if kind == "datetime":
-        return _parse_datetime(raw, now=now, tz=tz)
+        return _parse_datetime(raw, now=now, tz=tz, future=future)
     raise InputValueError(f"unknown input type '{kind}'")
 
 
-def _parse_datetime(raw: Any, *, now: dt.datetime | None, tz: dt.tzinfo | None) -> Any:
+def _parse_datetime(
+    raw: Any, *, now: dt.datetime | None, tz: dt.tzinfo | None, future: bool
+) -> Any:
     if isinstance(raw, dt.datetime):
         value = raw
     else:
@@ -98,7 +102,7 @@ def _parse_datetime(raw: Any, *, now: dt.datetime | None, tz: dt.tzinfo | None) 
             ) from None
     if value.tzinfo is None:  # no zone typed and none configured: the machine's own
         value = value.replace(tzinfo=tz) if tz else value.astimezone()
-    if now is not None and value > now + dt.timedelta(minutes=5):
+    if now is not None and not future and value > now + dt.timedelta(minutes=5):
         raise InputValueError(f"'{raw}' lies in the future")
     return value.astimezone(dt.UTC)
 

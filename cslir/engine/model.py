@@ -55,6 +55,7 @@ class Input:
     required: bool = True
     choices: tuple[Choice, ...] = ()
     basis: tuple[str, ...] = ()
+    future: bool = False  # a deadline a clock's due_at reads: it may lie ahead
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,7 @@ def build_playbook(
     includes: Mapping[str, str] | None = None,
 ) -> Playbook:
     """Build the model from data that already passed the schema (includes expanded)."""
+    deadlines = {raw.get("due_at") for raw in (data.get("clocks") or {}).values()}
     inputs = {
         name: Input(
             name=name,
@@ -227,6 +229,7 @@ def build_playbook(
             required=raw.get("required", True),
             choices=tuple(Choice.parse(c) for c in raw.get("choices", ())),
             basis=as_tuple(raw.get("basis")),
+            future=name in deadlines,
         )
         for name, raw in (data.get("inputs") or {}).items()
     }

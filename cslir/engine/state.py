@@ -326,7 +326,7 @@ def _derive(state: RunState, step: Step, s: StepState, cond: bool | None) -> Non
         s.status, s.waiting_for = "blocked", "its condition needs inputs not given yet"
     elif step.kind == "approval" and s.requested_by:
         s.status, s.waiting_for = "waiting", f"approval by {step.by}"
-    elif s.started_at is not None and step.kind in ("command", "wait"):
+    elif s.started_at is not None and step.kind in ("command", "wait", "probe"):
         s.status, s.waiting_for = "running", None
     else:
         s.status, s.waiting_for = "ready", None

@@ -141,6 +141,7 @@ def bound_of(playbook: Path, root: Path | None) -> Path:
 def file_resolver(playbook: Path, root: Path | None, load: Load) -> Resolve:
     """Resolve includes against the file system, refusing paths that leave the bound."""
     bound = bound_of(playbook, root)
+    where = "the ops repo" if root is not None and bound == root.resolve() else "its folder"
 
     def resolve(name: str) -> yamlload.Document | str | None:
         if not name.endswith((".yaml", ".yml")):
@@ -149,7 +150,7 @@ def file_resolver(playbook: Path, root: Path | None, load: Load) -> Resolve:
             return f"include '{name}' must be a relative path such as shared/open-incident.yaml"
         target = (playbook.parent / name).resolve()
         if not target.is_relative_to(bound):
-            return f"include '{name}' leads outside {_shown(bound)}; step files must live inside it"
+            return f"include '{name}' leads outside {where}; step files must live inside it"
         if not target.is_file():
             return f"include '{name}': no such step file ({_shown(target)})"
         got = load(target)
@@ -187,4 +188,3 @@ def recorded(includes: Mapping[str, str]) -> dict[str, dict[str, str]]:
         name: {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "text": text}
         for name, text in includes.items()
     }
-

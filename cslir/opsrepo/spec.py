@@ -105,6 +105,25 @@ class Str(Type):
 
 
 @dataclass
+class Int(Type):
+    minimum: int | None = None
+    description: str = ""
+    expected: str = "a whole number"
+
+    def check(self, value: Any, at: PathKey, report: Report) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.wrong_type(value, at, report)
+        elif self.minimum is not None and value < self.minimum:
+            report(at, f"{show_path(at)} must be at least {self.minimum}, not {value}", False)
+
+    def schema(self) -> dict[str, Any]:
+        s: dict[str, Any] = {"type": "integer"}
+        if self.minimum is not None:
+            s["minimum"] = self.minimum
+        return s
+
+
+@dataclass
 class Bool(Type):
     description: str = ""
     expected: str = "true or false"

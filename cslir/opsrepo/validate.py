@@ -95,6 +95,4 @@ def load_playbook(path: Path, root: Path) -> Playbook:
         raise InvalidInput(
             f"{display(path)} has {len(errors)} error(s); fix them first:\n{listing}"
         )
-    return build_playbook(
-        expansion.data, path=str(path), text=doc.text, includes=expansion.texts
-    )
+    return build_playbook(expansion.data, path=str(path), text=doc.text, includes=expansion.texts)

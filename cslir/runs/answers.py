@@ -144,7 +144,8 @@ def collect_inputs(
         choices = [c.value for c in spec.choices]
         if name in given:
             try:
-                out[name] = to_json(parse_value(spec.type, given[name], choices, now=now, tz=tz))
+                out[name] = to_json(parse_value(spec.type, given[name], choices, now=now, tz=tz,
+                                                future=spec.future))  # fmt: skip
             except InputValueError as e:
                 raise UsageError(f"--var {name}: {e}") from None
             continue
@@ -156,7 +157,8 @@ def collect_inputs(
                 out[name] = value
             continue
         if spec.default is not None:
-            out[name] = to_json(parse_value(spec.type, spec.default, choices, now=now, tz=tz))
+            out[name] = to_json(parse_value(spec.type, spec.default, choices, now=now, tz=tz,
+                                            future=spec.future))  # fmt: skip
         elif spec.required:
             raise UsageError(
                 f"input '{name}' needs a value and stdin is not a terminal: "

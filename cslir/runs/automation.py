@@ -14,6 +14,7 @@ from typing import Any
 
 from cslir.base.errors import UsageError
 from cslir.engine import actions
+from cslir.engine.floors import propose
 from cslir.engine.model import Step
 from cslir.engine.state import RunState
 from cslir.runs.effects import RunSession
@@ -86,12 +87,16 @@ def _pause_for(session: RunSession, sid: str) -> None:
 
 def _default_choice(st: RunState, step: Step) -> Any:
     """What --auto decides: the value already given (a drill's scenario), else the step's
-    default, else its first choice."""
+    default, else its first choice; never below the minimum its floor proposes."""
     if step.sets and step.sets in st.inputs:
-        return st.inputs[step.sets]
-    if step.default is not None:
-        return step.default
-    return st.playbook.choices_of(step)[0].value
+        chosen = st.inputs[step.sets]
+    elif step.default is not None:
+        chosen = step.default
+    else:
+        chosen = st.playbook.choices_of(step)[0].value
+    proposal = propose(st.playbook, step, st.inputs)
+    choices = [c.value for c in st.playbook.choices_of(step)]
+    return proposal.minimum if proposal and proposal.below(choices, str(chosen)) else chosen
 
 
 def answer_step(
@@ -122,6 +127,10 @@ def answer_step(
         session.notify_step(sid)
     elif step.kind == "command":
         session.run_command(sid, root=root, environ=environ)
+    elif step.kind == "probe":
+        from cslir.runs.probestep import run_probe
+
+        run_probe(session, sid)
     elif step.kind == "decision":
         choice = ans.get("choice", _default_choice(st, step))
         session.record(lambda s: actions.decide(s, sid, choice, ans.get("rationale")))

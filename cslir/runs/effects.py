@@ -130,12 +130,12 @@ class RunSession(RunCore):
         return self.record(lambda s: actions.finish_command(s, step_id, result))
 
     def orphaned(self, st: RunState) -> list[str]:
-        """Command steps left running by a process on this host that is no longer there."""
+        """Command and probe steps left running by a process on this host that is gone."""
         here = socket.gethostname()
         out = []
         for sid in st.in_order("running"):
             runner = st.steps[sid].runner or {}
-            if st.index.step[sid].kind != "command" or sid in self._running:
+            if not st.index.step[sid].runs_itself or sid in self._running:
                 continue
             if runner.get("host", here) != here:
                 continue  # another machine's process: it may still be running

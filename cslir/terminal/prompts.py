@@ -39,6 +39,7 @@ def ask_input(
                 term.say("  an answer is needed", "red")
                 continue
         try:
-            return to_json(parse_value(spec.type, answer, choices, now=now, tz=tz))
+            return to_json(parse_value(spec.type, answer, choices, now=now, tz=tz,
+                                         future=spec.future))  # fmt: skip
         except InputValueError as e:
             term.say(f"  {e}; try again", "red")

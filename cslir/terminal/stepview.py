@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 
 from cslir.engine.events import Event
+from cslir.engine.floors import propose
 from cslir.engine.model import Choice, Step, localize
 from cslir.engine.state import RunState
 from cslir.engine.templating import TemplateProblem
@@ -21,7 +22,7 @@ HELP = """actions (type the letter, then Enter):
   d  done            (confirms checklist items one by one; a decision takes a choice number)
   s  skip            (asks for the reason)
   f  fail            (asks for the reason)
-  r  retry a failed step / run a command step
+  r  retry a failed step / run a command or probe step
   n  note            (free text into the record)
   e  evidence        (a file path, or text)
   p  page a route    (route name, then message)
@@ -63,10 +64,16 @@ def step_lines(s: RunSession, st: RunState, step: Step, lang: str | None) -> lis
         out.append((f"  [{'x' if i in x.checked else ' '}] {s.render(item, lang)}", ()))
     if step.kind == "decision":
         out += choice_lines(st.playbook.choices_of(step), lang)
+        proposal = propose(st.playbook, step, st.inputs)
+        if proposal is not None:
+            met = "; ".join(localize(f.indicator, lang) for f in proposal.met)
+            out.append((f"  the facts propose at least {proposal.minimum}: {met}", ("yellow",)))
     if step.kind == "command":
         drill = st.drill and step.in_drill != "execute"
         how = f" ({DRILL_WORDS[step.in_drill]} in this drill)" if drill else ""
         out.append((f"  command: {command_text(s, step)}{how}", ()))
+    if step.kind == "probe":
+        out.append((f"  probe: {probe_text(s, st, step)}", ()))
     if step.needs_evidence:
         out.append(("  evidence required before done", ("yellow",)))
     if step.stops:
@@ -82,11 +89,25 @@ def command_text(s: RunSession, step: Step) -> str:
         return f"{' '.join(step.run)}  [template error: {e}]"
 
 
+def probe_text(s: RunSession, st: RunState, step: Step) -> str:
+    """What a probe step will try, how often and for how long (a drill's target in a drill)."""
+    from cslir.probes.model import describe
+    from cslir.runs.probestep import probe_target
+
+    try:
+        target = describe(probe_target(step, s.context(), drill=st.drill))
+    except (TemplateProblem, ValueError) as e:
+        return f"[cannot be built: {e}]"
+    words = DRILL_WORDS.get(step.in_drill, "run against its drill target")
+    drill = f" ({words} in this drill)" if st.drill else ""
+    return f"{target}, every {step.every or '30s'} for up to {step.within or '5m'}{drill}"
+
+
 def prompt_text(st: RunState, step: Step) -> str:
     if step.kind == "decision":
         n = len(st.playbook.choices_of(step))
         return f"choose 1-{n}, or [n]ote [s]kip [t]status [?]help [q]pause > "
-    if step.kind == "command":
+    if step.runs_itself:
         return "[r]un [s]kip [n]ote [t]status [?]help [q]pause > "
     if step.kind == "approval":
         return "[d] approve (as the approver) [s]kip [n]ote [t]status [q]pause > "

@@ -14,6 +14,7 @@ from pathlib import Path
 from cslir.base.errors import ActionRefused, CslirError, Interrupted
 from cslir.engine import actions
 from cslir.engine.events import Event
+from cslir.engine.floors import propose
 from cslir.engine.model import Step, localize
 from cslir.engine.state import RunState
 from cslir.runs.effects import RunSession
@@ -301,7 +302,7 @@ class Walkthrough:
             self.term.say(f"unknown action '{line}'; ? for help")
 
     def done(self, st: RunState, step: Step) -> None:
-        if step.kind == "command":
+        if step.runs_itself:
             self.retry_or_run(st, step)
             return
         if step.kind == "approval":
@@ -328,18 +329,31 @@ class Walkthrough:
         value = (
             choices[int(line) - 1] if line.isdigit() and 1 <= int(line) <= len(choices) else line
         )
-        actions.decide(st, step.id, value)  # refuse a bad choice before asking why
-        rationale = self.term.ask("why? (recorded; Enter to leave blank) > ")
+        proposal = propose(st.playbook, step, st.inputs)
+        below = proposal is not None and proposal.below(choices, value)
+        actions.decide(st, step.id, value, "?" if below else None)  # a bad choice: refuse now
+        if below and proposal is not None:
+            why = "say why (recorded, and flagged in the report)"
+            self.term.say(f"  {value} is below {proposal.minimum}, the least the facts propose; "
+                          + why, "yellow")  # fmt: skip
+        rationale = ""
+        while not rationale:
+            rationale = self.term.ask("why? (recorded; Enter to leave blank) > ").strip()
+            if not below:
+                break
         self.s.record(lambda s: actions.decide(s, step.id, value, rationale or None))
         self.term.say(f"  decided: {step.sets} = {value}", "green")
 
     def retry_or_run(self, st: RunState, step: Step) -> None:
         if st.steps[step.id].status == "failed":
             self.s.record(lambda s: actions.retry(s, step.id))
-            if step.kind != "command":
+            if not step.runs_itself:
                 return
-        if step.kind != "command":
-            self.term.say("  r runs a command step or retries a failed one")
+        if not step.runs_itself:
+            self.term.say("  r runs a command or probe step, or retries a failed one")
+            return
+        if step.kind == "probe":
+            self.run_probe(step)
             return
         self.term.say("  running…", "dim")
         events = self.s.run_command(step.id, root=self.root, environ=self.environ)
@@ -349,6 +363,14 @@ class Walkthrough:
                     f"  {e.data.get('summary', 'simulated')}",
                     "green" if e.data.get("exit", 0) == 0 else "red",
                 )
+
+    def run_probe(self, step: Step) -> None:
+        from cslir.runs.probestep import run_probe
+
+        self.term.say("  probing… (Ctrl-C pauses the run)", "dim")
+        for e in run_probe(self.s, step.id):
+            if e.type == "probe.finished":
+                self.term.say(f"  {e.data.get('summary')}", "green" if e.data["held"] else "red")
 
     def evidence(self, step: Step | None) -> None:
         answer = self.term.ask("file path, or text to record > ")
