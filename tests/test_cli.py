@@ -261,7 +261,7 @@ def test_unexpected_exception_is_one_line_and_a_crash_log(
 ) -> None:
     import cslir.opsrepo.validate
 
-    def explode(paths: list[Path], root: Path) -> list[object]:
+    def explode(paths: list[Path], root: Path, **_: object) -> list[object]:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(cslir.opsrepo.validate, "validate", explode)

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("validate", "validate", "Check playbooks, routes, drills and settings."),
     "schema": ("schema", "schema", "Print the JSON Schema of a playbook, route or drill file."),
     "init": ("init", "init", "Scaffold a new ops repo that validates."),
+    "plan": ("plan", "plan", "Can each clock's steps finish in time? The critical path."),
     "run": ("run", "run", "Start a run of a playbook and walk through it."),
     "resume": ("run", "resume", "Resume a paused or interrupted run."),
     "join": ("run", "join", "Join a run from another terminal (optionally one role)."),

@@ -11,7 +11,7 @@ import click
 from cslir.commands.app import as_option, make_app
 
 
-def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -51,7 +51,7 @@ def run(
     return start_run(
         app,
         playbook,
-        _parse_vars(vars_),
+        parse_vars(vars_),
         answers=answers,
         auto=auto,
         mode="drill" if drill else "live",

@@ -19,19 +19,25 @@ from cslir.commands.cli import ctx_options
     default="text",
     help="json prints a list of {path, line, col, severity, message}.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Also fail on a clock whose steps cannot finish in time (see cslir plan).",
+)
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> int:
+def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: bool) -> int:
     """Check PATHS (files or folders; default: the whole ops repo).
 
     Prints each problem as path:line:col: severity: message. Exits 1 if any is an error.
     """
     import os
 
+    from cslir.base.timefmt import utcnow
     from cslir.opsrepo.settings import find_root
     from cslir.opsrepo.validate import validate as run_validate
 
     root = find_root(ctx_options(ctx).get("root"), os.environ, Path.cwd())
-    diags = run_validate(list(paths), root)
+    diags = run_validate(list(paths), root, strict_at=utcnow() if strict else None)
     if fmt == "json":
         click.echo(json.dumps([d.to_json() for d in diags], ensure_ascii=False, indent=2))
     else:

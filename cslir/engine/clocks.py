@@ -8,12 +8,13 @@ tighter deadline is shown until the facts say otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cslir.engine.durations import Deadline, add_duration, parse_duration
-from cslir.engine.model import Clock
+from cslir.engine.model import Clock, Playbook
 from cslir.engine.state import RunState, condition, input_values
 
 
@@ -52,13 +53,17 @@ def _start(state: RunState, clock: Clock) -> datetime | None:
 
 
 def _due(state: RunState, clock: Clock) -> str:
+    return due_rule(clock, state.inputs, state.playbook)
+
+
+def due_rule(clock: Clock, inputs: Mapping[str, Any], playbook: Playbook) -> str:
     """The tightest deadline whose condition holds (or cannot be ruled out yet)."""
     if clock.due is None:
         return clock.rule
     best = clock.due
     best_key = _sort_key(best)
     for cond, dur in clock.due_if:
-        if condition(cond, state.inputs, state.playbook) is not False and _sort_key(dur) < best_key:
+        if condition(cond, inputs, playbook) is not False and _sort_key(dur) < best_key:
             best, best_key = dur, _sort_key(dur)
     return best
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +64,14 @@ def classify(path: Path, data: dict[str, Any]) -> str:
     return "playbook"
 
 
-def validate(paths: list[Path], root: Path) -> list[Diagnostic]:
-    """Every problem in every file, file by file in the order given; each file parsed once."""
+def validate(
+    paths: list[Path], root: Path, *, strict_at: datetime | None = None
+) -> list[Diagnostic]:
+    """Every problem in every file, file by file in the order given; each file parsed once.
+
+    With ``strict_at``, a playbook clock that cannot be met by a run opening then (its
+    estimates against its deadline, ``cslir plan``'s verdict) is an error too.
+    """
     files = expand(paths) if paths else repo_files(root)
     documents = Documents()
     loaded = [(f, documents.get(f)) for f in files]
@@ -77,8 +84,28 @@ def validate(paths: list[Path], root: Path) -> list[Diagnostic]:
         if isinstance(doc, yamlload.YamlError):
             out.append(doc.diagnostic)
         else:
-            out += check_document(doc, classify(f, doc.data), routes, f, documents, root)
+            kind = classify(f, doc.data)
+            if kind == "playbook" and strict_at is not None:
+                out += _strictly(doc, routes, f, root, documents, strict_at)
+            else:
+                out += check_document(doc, kind, routes, f, documents, root)
     return list(dict.fromkeys(out))  # a step file's problems show once, however often included
+
+
+def _strictly(
+    doc: yamlload.Document,
+    routes: set[str],
+    path: Path,
+    root: Path,
+    documents: Documents,
+    opened: datetime,
+) -> list[Diagnostic]:
+    from cslir.opsrepo.feasibility import infeasible_clocks
+
+    expansion, diagnostics = check_playbook(doc, routes, path, root, documents)
+    if errors_of(diagnostics):
+        return diagnostics
+    return sorted([*diagnostics, *infeasible_clocks(expansion, opened)])
 
 
 def load_playbook(path: Path, root: Path) -> Playbook:
