@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cslir.engine import actions
+from cslir.engine.dealings import dealing
 from cslir.engine.events import Event
 from cslir.engine.model import Playbook, build_playbook
 from cslir.opsrepo import yamlload
@@ -144,6 +145,13 @@ def build(tmp: Path, *, mode: str = "live") -> FixedRun:
     clock.at(180)
     s.watch()  # the PIPL clock's 1 h warning and its page (never delivered: "pending")
     do(200, lambda st: actions.note(st, NOTES[1]), "erin")
+    ask = "Supplementary report on the records affected"
+    do(210, lambda st: dealing(st, "request", ask, authority="Shanghai CAC", ref="沪网信 2026-17",
+                               due="2026-03-02T10:00:00Z", now=clock(), step_id="first-report"),
+       "dave")  # fmt: skip
+    told = "Supplementary report: 1.2 M records"
+    do(235, lambda st: dealing(st, "report", told, authority="Shanghai CAC", ref="12387-1002",
+                               now=clock()), "dave")  # fmt: skip
     clock.at(241)
     s.watch()  # the PIPL clock is missed; the page is delivered (matched by route)
     append(242, "cslir", "notify.delivered",

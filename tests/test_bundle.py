@@ -82,13 +82,13 @@ def test_export_says_what_it_wrote_and_verify_agrees(
     head = head_of(ops)
     assert cli(["export", reportrun.RUN_ID, "-o", str(path)], capsys) == (
         0,
-        f"{path}: run {reportrun.RUN_ID}, 46 events, 2 evidence files; chain head {head}\n"
+        f"{path}: run {reportrun.RUN_ID}, 48 events, 2 evidence files; chain head {head}\n"
         f"check it anywhere with: cslir verify {path}\n",
         "",
     )
     assert cli(["verify", str(path)], capsys) == (
         0,
-        f"{path}: run {reportrun.RUN_ID}, 46 events, 2 evidence files; every file matches;"
+        f"{path}: run {reportrun.RUN_ID}, 48 events, 2 evidence files; every file matches;"
         f" chain intact; head {head}\n{UNSIGNED}",
         "",
     )
@@ -113,7 +113,7 @@ def test_bundle_holds_the_reports_the_events_the_evidence_and_their_hashes(
     assert (manifest["bundle_version"], manifest["run"], manifest["events"]) == (
         2,
         reportrun.RUN_ID,
-        46,
+        48,
     )
     assert manifest["files"] == {
         name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}

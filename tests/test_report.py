@@ -162,7 +162,7 @@ def test_notifications_carry_their_delivery_or_pending(fixed: reportrun.FixedRun
         5: "delivered",
         23: "failed",
         33: "delivered",  # matched by route: the oldest undelivered request to ic-pager
-        36: "pending",
+        38: "pending",
     }
     assert (rows[23]["error"], rows[23]["attempts"]) == (
         "HTTP 503 (gave up after 5 attempt(s) in 2m)",
@@ -207,24 +207,45 @@ def test_mitigation_file_cites_the_law_and_states_the_facts(fixed: reportrun.Fix
     lenient = report["leniency"]
     assert lenient["basis"] == [
         "CAC Incident Reporting Measures Art 11",
+        'Cybersecurity Law (2025 amendment) leniency clause ("Art 73", number unconfirmed)',
         "Administrative Penalty Law Art 32",
         "Administrative Penalty Law Art 33",
     ]
-    assert [(r["clock"], r["state"], r["margin_seconds"]) for r in lenient["reports"]] == [
-        ("initial-report", "met", 85 * 60),
-        ("pipl-notices", "missed", -30 * 60),
-        ("final-report", "met", report["clocks"][3]["margin_seconds"]),
+    rows = [(r["step"], r["clock"], r["status"], r["state"], r["margin_seconds"])
+            for r in lenient["reports"]]  # fmt: skip
+    assert rows == [
+        ("first-report", "initial-report", "done", "met", 85 * 60),
+        ("notify-individuals", "pipl-notices", "done", "missed", -30 * 60),
+        ("police-report", None, "skipped", None, None),
+        ("final-report", "final-report", "done", "met", report["clocks"][3]["margin_seconds"]),
+        (None, None, "done", None, None),  # the supplementary report, logged as a dealing
     ]  # grading is stopped by a decision: an internal target, not a report
-    assert [c["step"] for c in lenient["containment"]] == ["contain", "rotate-keys"]
-    assert [c["step"] for c in lenient["cooperation"]] == ["first-report", "police-report"]
+    assert (
+        lenient["reports"][2]["reason"]
+        == "No sign of a crime: a misconfigured bucket, no intrusion"
+    )
+    assert lenient["reports"][4]["title"] == "Supplementary report: 1.2 M records"
+    assert [c["step"] for c in lenient["measures"]] == [
+        "contain",
+        "rotate-keys",
+        "notify-individuals",
+    ]
+    assert [c["step"] for c in lenient["evidence"]] == ["open"]
+    assert lenient["cooperation"] == []  # a skipped police report is no cooperation
     assert lenient["plan"]["skipped"] == [
         {"step": "police-report", "title": "Report to the police",
          "reason": "No sign of a crime: a misconfigured bucket, no intrusion"}
     ]  # fmt: skip
     assert [c["id"] for c in lenient["corrections"]] == ["I2"]
     md = render_text(report, "md")
-    for law in ("Measures Art 11", "Administrative Penalty Law Art 32", "Art 33"):
+    for law in (
+        "Measures Art 11",
+        "Administrative Penalty Law Art 32",
+        "Art 33",
+        "cited as Art 73",
+    ):
         assert law in md
+    assert "rendered meritorious service" in md
 
 
 def test_drill_runs_are_marked_in_the_report(tmp_path: Path) -> None:

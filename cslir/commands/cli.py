@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "note": ("record", "note", "Add a note to a run's record."),
     "evidence": ("record", "evidence", "Add a file to a run's evidence."),
     "approve": ("record", "approve", "Sign off an approval step."),
+    "regulator": ("regulator", "regulator", "Log a dealing with a regulator (in or out)."),
     "report": ("report", "report", "Render a run's after-action record (md, html, json)."),
     "export": ("report", "export", "Write a run's record as a bundle that verifies offline."),
     "improve": ("improve", "improve", "Add, close or list a run's improvement items."),

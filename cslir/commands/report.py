@@ -11,6 +11,7 @@ import click
 from click.decorators import FC
 
 from cslir.commands.app import App, make_app
+from cslir.store.sqlite import Store
 
 FORMATS = ("md", "html", "json")
 LANGS = ("en", "zh")
@@ -55,7 +56,21 @@ def _report(app: App, run_id: str, lang: str | None) -> dict[str, Any]:
         clock=utcnow,  # only for a run still open; a closed run is reported as of its last event
         default_tz=app.settings.timezone,
         more=drill_part,
+        drills=earlier_drills(app.store, run_id),
     )
+
+
+def earlier_drills(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """Drill runs of the same playbook before this run: evidence of preparedness."""
+    runs = store.runs()
+    this = next(r for r in runs if r.id == run_id)
+    return [
+        {"run": r.id, "opened": r.created_at, "title": r.title}
+        for r in sorted(runs, key=lambda r: r.created_at)
+        if r.mode == "drill"
+        and r.playbook_id == this.playbook_id
+        and r.created_at < this.created_at
+    ]
 
 
 @click.command()

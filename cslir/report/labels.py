@@ -32,6 +32,8 @@ _TABLE: dict[str, tuple[str, str]] = {
     "commands": ("Command outputs", "命令输出"),
     "evidence": ("Evidence index", "证据索引"),
     "leniency": ("Mitigation file (leniency)", "从轻处罚材料"),
+    "flags": ("Needs attention", "需要注意"),
+    "dealings": ("Dealings with the authorities", "与主管部门的往来"),
     "improvements": ("Improvement plan", "改进计划"),
     "chain": ("Integrity", "完整性校验"),
     # -- a drill's after-action report (HSEEP AAR/IP) -------------------------------------
@@ -118,6 +120,36 @@ _TABLE: dict[str, tuple[str, str]] = {
     "text": ("Text", "内容"),
     "due_date": ("Due date", "期限"),
     "id": ("ID", "编号"),
+    "direction": ("Direction", "方向"),
+    "kind": ("Kind", "类型"),
+    "authority": ("Authority", "主管部门"),
+    "ref": ("Reference", "文号/回执"),
+    "d.in": ("received", "收到"),
+    "d.out": ("sent", "发出"),
+    "d.notice": ("notice", "通知"),
+    "d.request": ("request", "要求"),
+    "d.interview": ("interview (约谈)", "约谈"),
+    "d.inspection": ("inspection", "检查"),
+    "d.deadline": ("deadline", "期限"),
+    "d.answer": ("answer", "答复"),
+    "d.submission": ("submission", "提交材料"),
+    "d.report": ("report", "报告"),
+    "below_min": (
+        "below {minimum}, the least the thresholds proposed",
+        "低于分级阈值建议的最低级别 {minimum}",
+    ),
+    "flag_below": (
+        "{title}: {value} was chosen below {minimum}, the least the grading thresholds "
+        "proposed ({indicators}). Rationale recorded: {rationale}",
+        "{title}：所选级别 {value} 低于分级阈值建议的最低级别 {minimum}（{indicators}）。"
+        "记录的理由：{rationale}",
+    ),
+    "flag_since": (
+        "{title}: {value} was chosen, but the facts recorded since ({indicators}) propose at "
+        "least {minimum}; revisit the grade and send a supplementary report.",
+        "{title}：所选级别为 {value}，但其后记录的事实（{indicators}）建议至少为 {minimum}；"
+        "请重新定级并补报。",
+    ),
     "exit": ("Exit", "退出码"),
     "stdout": ("stdout", "标准输出"),
     "stderr": ("stderr", "标准错误"),
@@ -198,10 +230,18 @@ _TABLE: dict[str, tuple[str, str]] = {
         "《国家网络安全事件报告管理办法》第十一条：运营者已采取合理必要的防护措施、按照应急预案处置、"
         "有效减轻影响并按时报告的，可视情从轻或者不予追究责任。",
     ),
+    "cite_csl_73": (
+        "Cybersecurity Law (as amended in 2025), leniency clause (cited as Art 73; the number is "
+        "unconfirmed): a penalty may be lighter, mitigated or waived under the Administrative "
+        "Penalty Law, e.g. where the party cooperates or actively mitigates the harm.",
+        "《网络安全法》（2025年修正）从轻处罚条款（引作第七十三条，条文序号尚待核实）：依照《行政处罚法》"
+        "可以从轻、减轻或者不予处罚，例如当事人配合调查或者主动减轻危害后果的。",
+    ),
     "cite_apl_32": (
         "Administrative Penalty Law Art 32: a penalty must be lighter or mitigated where the "
         "party actively eliminated or mitigated the harmful consequences, voluntarily confessed "
-        "violations the authority did not yet know of, or cooperated with the investigation.",
+        "violations the authority did not yet know of, or cooperated with the investigation and "
+        "rendered meritorious service.",
         "《行政处罚法》第三十二条：当事人主动消除或者减轻违法行为危害后果、主动供述行政机关尚未掌握的违法行为、"
         "配合行政机关查处违法行为有立功表现的，应当从轻或者减轻行政处罚。",
     ),
@@ -216,13 +256,26 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Reports against their deadlines (Measures Art 11: reported on time)",
         "报告及其时限（办法第十一条：按时报告）",
     ),
-    "len_containment": (
-        "Containment: measures that reduced the harm (Measures Art 11; APL Art 32(1))",
-        "控制措施：减轻危害的措施（办法第十一条；行政处罚法第三十二条第一项）",
+    "len_measures": (
+        "Measures that reduced the harm, done (Measures Art 11; APL Art 32(1))",
+        "已完成的减轻危害措施（办法第十一条；行政处罚法第三十二条第一项）",
     ),
     "len_cooperation": (
-        "Cooperation with the authorities (APL Art 32(4))",
-        "配合主管部门（行政处罚法第三十二条第四项）",
+        "Cooperation with the investigation and meritorious service (APL Art 32(4))",
+        "配合行政机关查处违法行为、有立功表现（行政处罚法第三十二条第四项）",
+    ),
+    "len_evidence": (
+        "The scene and the evidence preserved",
+        "现场保护和证据保全",
+    ),
+    "len_preparedness": (
+        "Preparedness: earlier drills of this playbook (Measures Art 11: reasonable and "
+        "necessary protective measures)",
+        "应急准备：此前对本预案的演练（办法第十一条：已采取合理必要的防护措施）",
+    ),
+    "len_deviations": (
+        "Steps skipped or failed (deviations from the plan, not claimed as mitigation)",
+        "跳过或失败的步骤（偏离预案之处，不作为从轻情节主张）",
     ),
     "len_plan": (
         "The emergency plan was followed (Measures Art 11)",
@@ -237,10 +290,16 @@ _TABLE: dict[str, tuple[str, str]] = {
         "本记录未包含，须另附",
     ),
     "len_outside_items": (
-        "Evidence of protections in place before the incident (MLPS filing and assessment, the "
-        "emergency plan, drills); whether this is a first violation (APL Art 33).",
-        "事件发生前已有防护措施的证明（等级保护备案和测评、应急预案、演练记录）；是否为初次违法（行政处罚法第三十三条）。",
+        "Evidence of protections in place before the incident: the MLPS filing and assessment "
+        "(CSL old Art 21 / new Art 23, network logs kept at least 6 months), the emergency plan "
+        "(CSL old Art 25 / new Art 27; PIPL Art 51(5)) and drills run outside cslir; whether "
+        "this is a first violation (APL Art 33).",
+        "事件发生前已有防护措施的证明：等级保护备案和测评（网络安全法原第二十一条/新第二十三条，"
+        "网络日志留存不少于六个月）、应急预案（网络安全法原第二十五条/新第二十七条；"
+        "个人信息保护法第五十一条第五项）以及在 cslir 之外开展的演练；"
+        "是否为初次违法（行政处罚法第三十三条）。",
     ),
+    "drill_run": ("Drill {run}, {title}", "演练 {run}，{title}"),
     "len_plan_text": (
         "Run under playbook {playbook} version {version} (sha256 {sha}): {done} steps done, "
         "{skipped} skipped, {failed} failed, {na} did not apply.",
@@ -290,6 +349,12 @@ _TABLE: dict[str, tuple[str, str]] = {
     "ev.command.finished": ("{step}: {summary}", "{step}：{summary}"),
     "ev.clock.warned": ("{clock}: due in under {warn}", "{clock}：剩余不足 {warn}"),
     "ev.clock.missed": ("{clock}: deadline missed", "{clock}：已超过时限"),
+    "ev.probe.attempt": (
+        "{step}: probe attempt {attempt}: {summary}",
+        "{step}：第 {attempt} 次探测：{summary}",
+    ),
+    "ev.probe.finished": ("{step}: {summary}", "{step}：{summary}"),
+    "ev.regulator.dealing": ("{authority}: {kind} — {summary}", "{authority}：{kind}——{summary}"),
     "ev.run.paused": ("Run paused", "处置暂停"),
     "ev.run.resumed": ("Run resumed", "处置继续"),
     "ev.run.closed": ("Run closed", "处置结束"),

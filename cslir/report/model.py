@@ -26,6 +26,7 @@ from cslir.engine.model import localize
 from cslir.engine.state import RunState, advance, fold
 from cslir.opsrepo.snapshot import playbook_from_opening
 from cslir.report import leniency
+from cslir.report.dealings import dealing_row, dealings, flags
 from cslir.report.improvements import Improvements
 from cslir.report.labels import labels
 from cslir.report.sections import (
@@ -70,6 +71,7 @@ class _Collector:
         self.actors: Counter[str] = Counter()
         self.started: set[str] = set()  # steps whose start was recorded, not inferred
         self.decisions: list[Event] = []
+        self.dealings: list[Row] = []
         self.approvals: dict[str, dict[str, Event]] = {}
         self.deliveries: dict[int, Row] = {}
         self._pending: dict[str, deque[int]] = {}
@@ -92,6 +94,8 @@ class _Collector:
                 self.recorded_sha256 = str(snapshot.get("sha256", ""))
         elif e.type == "decision.made":
             self.decisions.append(e)
+        elif e.type == "regulator.dealing":
+            self.dealings.append(dealing_row(e))
         elif e.type.startswith("approval.") and isinstance(step, str):
             self.approvals.setdefault(step, {})[e.type] = e
         elif e.type == "notify.requested":
@@ -174,11 +178,13 @@ def build_report(
     clock: Callable[[], datetime] | None = None,
     default_tz: str | None = None,
     more: Callable[[RunState, Callable[[], Iterator[Event]]], Mapping[str, Any]] | None = None,
+    drills: list[Row] | None = None,
 ) -> dict[str, Any]:
     """The report of the run whose events ``source()`` yields (each call reads them afresh).
 
     ``more`` adds sections a layer above knows how to build (a drill's after-action part), from
-    the folded state and the same events.
+    the folded state and the same events; ``drills`` are earlier drill runs of the same
+    playbook, evidence of preparedness for the mitigation file.
     """
     table = labels(lang)
     state, seen = _fold(source, table, lang)
@@ -231,7 +237,11 @@ def build_report(
         ),
         "commands": rows(COMMAND_TYPES, say.command_row, "commands"),
         "evidence": rows(EVIDENCE_TYPES, say.evidence_row, "evidence"),
-        "leniency": leniency.build(state, clocks, steps, improvements, say),
+        "flags": flags(state, seen.decisions, say),
+        "dealings": dealings(state, seen.dealings, steps),
+        "leniency": leniency.build(
+            state, clocks, steps, improvements, say, dealings=seen.dealings, drills=drills or []
+        ),
         "improvements": improvements,
         "timeline": rows(tuple(seen.types), say.timeline_row),
         "chain": {
@@ -356,6 +366,18 @@ def _decision(e: Event, say: Describer) -> Row:
         "value": d.get("value"),
         "label": say.choice_label(step, d.get("value")),
         "rationale": d.get("rationale"),
+        "floor": _floor(d.get("floor"), say.lang),
+    }
+
+
+def _floor(recorded: Any, lang: str) -> Row | None:
+    """What a grading threshold proposed when the decision was made, in the report's language."""
+    if not isinstance(recorded, dict):
+        return None
+    return {
+        "minimum": recorded.get("minimum"),
+        "indicators": [localize(i, lang) for i in recorded.get("indicators", [])],
+        "below": bool(recorded.get("below")),
     }
 
 
