@@ -253,6 +253,8 @@ def _judge(
     pick = max if clock.stop == "all" else min
     stopper = pick(stoppers, key=lambda s: sched.finish[s])
     path = _path(stopper, sched)
+    if clock.start.startswith("step:") and clock.start[5:] in path:  # the path after the start
+        path = path[path.index(clock.start[5:]) + 1 :]
     plan = _with(base, started=started, finish=sched.finish[stopper], stopped_by=stopper,
                  path=tuple((s, sched.estimate[s]) for s in path),
                  unestimated=tuple(s for s in path if sched.estimate[s] is None))  # fmt: skip

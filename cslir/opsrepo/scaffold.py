@@ -11,16 +11,20 @@ from cslir.opsrepo.schemafiles import FILENAMES, render_schema
 GITIGNORE = ".cslir/\n"
 
 
+# The example ops repo, folder by folder: settings, the playbook library and the steps its
+# playbooks share, routes, drills.
+FOLDERS = ("playbooks", "playbooks/shared", "notifiers", "drills")
+
+
 def _scaffold_files() -> dict[str, str]:
     base = resources.files("cslir") / "data" / "scaffold"
     files: dict[str, str] = {".gitignore": GITIGNORE}
-    for rel in (
-        "cslir.yaml",
-        "playbooks/leak.yaml",
-        "notifiers/oncall.yaml",
-        "drills/leak-quarterly.yaml",
-    ):
-        files[rel] = (base / rel).read_text(encoding="utf-8")
+    files["cslir.yaml"] = (base / "cslir.yaml").read_text(encoding="utf-8")
+    for folder in FOLDERS:
+        here = base.joinpath(*folder.split("/"))
+        names = sorted(f.name for f in here.iterdir() if f.name.endswith(".yaml") and f.is_file())
+        for name in names:
+            files[f"{folder}/{name}"] = here.joinpath(name).read_text(encoding="utf-8")
     for kind, name in FILENAMES.items():
         files[f"schema/{name}"] = render_schema(kind)
     return files

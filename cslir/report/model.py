@@ -332,7 +332,9 @@ def _step(state: RunState, step_id: str, seen: _Collector, say: Describer) -> Ro
     s = state.steps[step_id]
     owner = step.owner or step.by
     started = s.started_at if step_id in seen.started else None
-    estimate = parse_duration(step.estimate).seconds if step.estimate else None
+    planned = parse_duration(step.estimate) if step.estimate else None
+    # a working-day estimate has no fixed length in seconds: the report shows it as written
+    estimate = planned.seconds if planned and not planned.is_working_days else None
     return {
         "id": step_id,
         "title": say.step_title(step_id),
