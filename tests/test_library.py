@@ -45,12 +45,14 @@ def given(inputs: dict[str, str]) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("mode", ["live", "drill"])
 @pytest.mark.parametrize("playbook", sorted(INPUTS))
 def test_each_playbook_runs_to_its_close_and_reports_in_both_languages(
-    tmp_path: Path, playbook: str
+    tmp_path: Path, playbook: str, mode: str
 ) -> None:
     root, env = ops(tmp_path)
-    done = cslir("run", f"playbooks/{playbook}.yaml", "--auto", *given(INPUTS[playbook]),
+    drill = ["--drill"] if mode == "drill" else []
+    done = cslir("run", f"playbooks/{playbook}.yaml", "--auto", *drill, *given(INPUTS[playbook]),
                  env=env, cwd=root, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     rid = only_run(tmp_path)
