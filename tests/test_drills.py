@@ -368,10 +368,32 @@ def test_every_shipped_playbook_is_rehearsed_by_a_drill_in_drills() -> None:
     assert shipped - rehearsed == set()
 
 
+def staging_on_loopback(tmp_path: Path, dns: str) -> list[str]:
+    """The takedown drill probes its staging target: here a closed port and a resolver stub on
+    127.0.0.1 (taken down, as the participants would), and no restore to prove."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    answers = tmp_path / "staging.yaml"
+    answers.write_text(
+        f"inputs: {{staging_url: 'http://127.0.0.1:{port}/', staging_host: 127.0.0.1, "
+        f"site_port: {port}, dns_server: '{dns}'}}\n"
+        "steps: {restore-allowed: {choice: 'false'}}\n",
+        encoding="utf-8",
+    )
+    return ["--answers", str(answers)]
+
+
 @pytest.mark.parametrize("drill", sorted(p.name for p in (REPO / "drills").glob("*.yaml")))
 def test_each_shipped_drill_holds_to_its_end_unattended(tmp_path: Path, drill: str) -> None:
+    from dnsstub import DnsStub
+
     env = drill_env(tmp_path, REPO, CSLIR_NOTIFY_EXIT_WAIT="0")
-    done = cslir("drill", "run", f"drills/{drill}", "--auto", env=env, cwd=REPO)
+    with DnsStub({}) as dns:
+        staging = staging_on_loopback(tmp_path, dns.address) if "takedown" in drill else []
+        done = cslir("drill", "run", f"drills/{drill}", "--auto", *staging, env=env, cwd=REPO)
     # the repo's routes have no secrets here: its pages are not delivered, and it says so last
     assert done.stdout.splitlines()[-1].startswith("pages NOT delivered: "), done.stdout
     assert (done.returncode, done.stderr) == (1, "")

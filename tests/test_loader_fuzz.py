@@ -20,7 +20,9 @@ from cslir.opsrepo.documents import check_document
 
 TESTS = Path(__file__).resolve().parent
 VALID = [*sorted(TESTS.glob("*/valid/*.yaml")), TESTS / "playbooks" / "notifiers" / "routes.yaml"]
-KIND = {"playbooks": "playbook", "routes": "route", "drills": "drill", "notifiers": "route"}
+KIND = {"playbooks": "playbook", "routes": "route", "drills": "drill", "notifiers": "route",
+        "shared": "steps"}  # fmt: skip
+OPS_ROOT = TESTS / "playbooks"  # includes resolve inside it, as tests/test_validate_samples.py
 ROUTES = {"ic-pager", "legal-oncall", "sec-slack", "exec-teams", "drill-room"}
 # What YAML counts as a line break, and so what a diagnostic's line number counts.
 YAML_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
@@ -50,7 +52,7 @@ def check(source: str | bytes, kind: str, path: Path) -> list[Diagnostic]:
         return [e.diagnostic]
     routes = doc.data.get("routes")  # a route file's own routes count, as in validate()
     diags = check_document(
-        doc, kind, ROUTES | set(routes if isinstance(routes, dict) else ()), path
+        doc, kind, ROUTES | set(routes if isinstance(routes, dict) else ()), path, root=OPS_ROOT
     )
     for d in diags:
         assert_located(d, lines)

@@ -170,5 +170,10 @@ def load_drill(
     drill = drill_from(doc.data, path=display(path), text=doc.text)
     target = path.parent / drill.playbook_ref
     played = documents.get(target)
-    assert isinstance(played, yamlload.Document)  # the drill's check loaded it without errors
-    return drill, build_playbook(played.data, path=str(target), text=played.text)
+    checked = documents.playbook(target, routes, root)
+    # the drill's check loaded and checked the playbook without errors
+    assert isinstance(played, yamlload.Document) and checked is not None
+    expansion = checked[0]  # the steps of the files it includes, in place
+    return drill, build_playbook(
+        expansion.data, path=str(target), text=played.text, includes=expansion.texts
+    )

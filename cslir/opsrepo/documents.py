@@ -42,9 +42,7 @@ class Documents:
 
     _loaded: dict[Path, yamlload.Document | yamlload.YamlError] = field(default_factory=dict)
     # a playbook expanded and checked once, however many drills name it
-    _checked: dict[Path, tuple[includes.Expansion, list[Diagnostic]]] = field(
-        default_factory=dict
-    )
+    _checked: dict[Path, tuple[includes.Expansion, list[Diagnostic]]] = field(default_factory=dict)
     _keys: dict[Path, Path] = field(default_factory=dict)  # as named -> resolved, once each
     _routes: dict[Path, set[str]] = field(default_factory=dict)
 
