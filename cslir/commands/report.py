@@ -11,7 +11,7 @@ import click
 from click.decorators import FC
 
 from cslir.commands.app import App, make_app
-from cslir.store.sqlite import Store
+from cslir.store.base import EventStore
 
 FORMATS = ("md", "html", "json")
 LANGS = ("en", "zh")
@@ -60,7 +60,7 @@ def _report(app: App, run_id: str, lang: str | None) -> dict[str, Any]:
     )
 
 
-def earlier_drills(store: Store, run_id: str) -> list[dict[str, Any]]:
+def earlier_drills(store: EventStore, run_id: str) -> list[dict[str, Any]]:
     """Drill runs of the same playbook before this run: evidence of preparedness."""
     runs = store.runs()
     this = next(r for r in runs if r.id == run_id)
