@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from dnsstub import DnsStub
 from httpserver import LoopbackServer, Reply, loopback_server
-from runkit import cslir, cslir_env, make_ops, only_run, stored_events
+from runkit import cslir, cslir_env, make_ops, only_run, store_path, stored_events
 
-from cslir.runs.evidence import blob_path
+from cslir.store.sqlite import Store
 
 
 @pytest.fixture
@@ -71,7 +71,11 @@ def test_a_site_proved_down_from_outside_closes_the_run_with_each_attempt_record
     assert finished["web-down"]["summary"] == "held after 2 attempts: HTTP 451 from 127.0.0.1"
     assert finished["port-closed"]["held"] and finished["name-gone"]["held"]
     log = next(e for e in events if e.type == "evidence.added" and e.data.get("step") == "web-down")
-    stored = json.loads(blob_path(tmp_path / "store" / "evidence", log.data["sha256"]).read_text())
+    with Store(store_path(tmp_path)) as store:
+        blob = store.open_evidence(log.data["sha256"])
+        assert blob is not None
+        with blob:
+            stored = json.loads(blob.read())
     assert [a["status"] for a in stored["attempts"]] == [200, 451]
     assert dns.questions[0] == ("www.example.test", 1)
 
