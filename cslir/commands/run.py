@@ -9,16 +9,7 @@ from pathlib import Path
 import click
 
 from cslir.commands.app import as_option, make_app
-
-
-def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise click.UsageError(f"--var {pair!r}: write name=value")
-        out[name.strip()] = value
-    return out
+from cslir.commands.cli import parse_vars
 
 
 @click.command()

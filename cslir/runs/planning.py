@@ -15,7 +15,7 @@ from cslir.base.errors import UsageError
 from cslir.engine.inputs import InputValueError, parse_value, to_json
 from cslir.engine.model import Playbook
 from cslir.engine.plan import ClockPlan, plan
-from cslir.runs.effects import RunSession
+from cslir.engine.state import RunState
 
 
 def plan_playbook(
@@ -37,9 +37,8 @@ def plan_playbook(
     return plan(playbook, values, opened=start)
 
 
-def plan_run(session: RunSession, now: datetime) -> list[ClockPlan]:
+def plan_run(st: RunState, now: datetime) -> list[ClockPlan]:
     """A live run projected from ``now``: what finished counts at the time it did."""
-    st = session.state()
     return plan(st.playbook, st.inputs, opened=st.opened_at, now=now, state=st)
 
 
