@@ -62,6 +62,7 @@ def test_a_drilled_playbook_whose_routes_were_tested_is_ready(
     assert lines[0].startswith("READY: 1 of 1 playbook(s) ready, as of ")
     assert lines[2] == "tabletop (playbooks/tabletop.yaml): READY"
     assert lines[4] == "  drills: tabletop-monthly; cadence 30d; improvement items open: 0"
+    assert lines[5] == "  clock cac-report: feasible (slack 1h)"  # no estimates: no time taken
 
 
 def test_a_playbook_no_drill_rehearses_is_not_ready(tmp_path: Path, server: LoopbackServer) -> None:
@@ -164,3 +165,26 @@ def test_drill_list_shows_schedule_next_fire_last_run_and_cadence(
     text = cslir("drill", "list", env=env, cwd=root).stdout
     assert text.startswith("tabletop-monthly (tabletop): 0 10 * * * (Asia/Shanghai), next ")
     assert "report-fast P, cac-clock P; due again by " in text
+
+
+def test_a_clock_its_estimates_cannot_meet_makes_its_playbook_not_ready(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    root, env = ready_ops(tmp_path, server)
+    path = root / "playbooks" / "tabletop.yaml"
+    text = path.read_text("utf-8")
+    path.write_text(text.replace("  - id: assess\n", "  - id: assess\n    estimate: 5h\n"))
+    code, data = verdict(root, env)
+    assert (code, data["not_ready"]) == (1, ["tabletop"])
+    [clock] = book(data, "tabletop")["plan"]
+    assert (clock["clock"], clock["verdict"], clock["path"]) == (
+        "cac-report",
+        "infeasible",
+        ["contain", "assess", "page-legal", "report"],
+    )
+    assert book(data, "tabletop")["reasons"][-1] == (
+        "clock cac-report cannot be met with the playbook's estimates "
+        f"(see: cslir plan {root / 'playbooks' / 'tabletop.yaml'})"
+    )
+    shown = cslir("readiness", env=env, cwd=root).stdout.splitlines()
+    assert "  clock cac-report: infeasible (late by 4h)" in shown  # the 1h due_if is the worst

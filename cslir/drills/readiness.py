@@ -108,9 +108,25 @@ class _Checks:
         playbook_id = book.id if isinstance(book, Playbook) else path.stem
         out["improvements"] = self._improvements(playbook_id, reasons)
         out["routes"] = self._routes(book, reasons) if isinstance(book, Playbook) else []
-        out["plan"] = None  # clock feasibility needs `cslir plan`, which this cslir lacks
+        out["plan"] = self._plan(book, reasons) if isinstance(book, Playbook) else []
         out["ready"], out["reasons"] = not reasons, reasons
         return out
+
+    def _plan(self, book: Playbook, reasons: list[str]) -> list[dict[str, Any]]:
+        """``cslir plan``'s verdict per clock for a run opening now, worst case of the inputs."""
+        from cslir.engine.plan import plan
+
+        rows = []
+        for p in plan(book, {}, opened=self.now):
+            slack = p.slack.total_seconds() if p.slack is not None else None
+            rows.append({"clock": p.id, "verdict": p.verdict, "slack_seconds": slack,
+                         "scenario": dict(p.scenario), "path": [s for s, _ in p.path],
+                         "unestimated": list(p.unestimated)})  # fmt: skip
+            if p.verdict == "infeasible":
+                case = ", ".join(f"{k}={v}" for k, v in p.scenario.items())
+                reasons.append(f"clock {p.id} cannot be met with the playbook's estimates"
+                               f"{f' when {case}' if case else ''} (see: cslir plan {book.path})")  # fmt: skip
+        return rows
 
     def _drilled(self, drills: list[Loaded], reasons: list[str]) -> dict[str, Any]:
         if not drills:

@@ -28,7 +28,7 @@ def render_readiness(data: dict[str, Any], fmt: str) -> str:
         undefined=StrictUndefined, autoescape=fmt == "html", trim_blocks=True,
         lstrip_blocks=True, keep_trailing_newline=True,
     )  # fmt: skip
-    env.filters.update(filters("en", data["timezone"], html=fmt == "html"))
+    env.filters.update(filters("en", data["timezone"], html=fmt == "html"), plan_text=plan_text)
     return env.get_template(f"readiness.{fmt}.j2").render(r=data)
 
 
@@ -53,9 +53,22 @@ def text_lines(data: dict[str, Any]) -> list[str]:
         opened = len(b["improvements"]["open"])
         lines.append(f"  drills: {', '.join(b['drills']) or 'none'}; cadence "
                      f"{b['cadence'] or 'none'}; improvement items open: {opened}")  # fmt: skip
+        for row in b["plan"]:
+            lines.append(f"  clock {row['clock']}: {plan_text(row)}")
         for route in b["routes"]:
             sent = route["last_delivered"]
             seen = local_text(parse_at(sent), tz) if sent else "never"
             lines.append(f"  route {route['route']}: last delivered {seen}")
         lines += [f"  - {reason}" for reason in b["reasons"]]
     return lines
+
+
+def plan_text(row: dict[str, Any]) -> str:
+    """A clock's plan verdict with its slack, e.g. ``feasible (slack 2h 10m)``."""
+    from cslir.engine.durations import format_span
+
+    slack = row["slack_seconds"]
+    if slack is None or row["verdict"] not in ("feasible", "tight", "infeasible"):
+        return str(row["verdict"])
+    word = "slack" if slack >= 0 else "late by"
+    return f"{row['verdict']} ({word} {format_span(abs(slack))})"
