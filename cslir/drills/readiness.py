@@ -124,8 +124,9 @@ class _Checks:
                          "unestimated": list(p.unestimated)})  # fmt: skip
             if p.verdict == "infeasible":
                 case = ", ".join(f"{k}={v}" for k, v in p.scenario.items())
-                reasons.append(f"clock {p.id} cannot be met with the playbook's estimates"
-                               f"{f' when {case}' if case else ''} (see: cslir plan {book.path})")  # fmt: skip
+                when = f" when {case}" if case else ""
+                reasons.append(f"clock {p.id} cannot be met with the playbook's estimates{when}"
+                               f" (see: cslir plan {book.path})")  # fmt: skip
         return rows
 
     def _drilled(self, drills: list[Loaded], reasons: list[str]) -> dict[str, Any]:
