@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from cslir.base.files import open_regular
 from cslir.opsrepo.diagnostics import Diagnostic
 
 MAX_BYTES = 1024 * 1024
@@ -215,7 +216,7 @@ def load(path: str | Path, display: str | None = None) -> Document:
     """Load a YAML file; ``display`` is the path to show in messages."""
     shown = display or str(path)
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # a FIFO or a device is refused, never read
             raw = f.read(MAX_BYTES + 1)
     except OSError as e:
         raise _fail(shown, 1, 1, f"cannot read file: {e.strerror}") from None
