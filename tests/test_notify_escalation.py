@@ -82,6 +82,17 @@ def test_an_approval_request_pages_the_roles_route_and_resolves_when_signed(
     assert not session.state().closed  # resolved because its step closed, not the run
 
 
+def test_an_approval_request_pages_its_step_title_rendered(tmp_path: Path) -> None:
+    title = "    title: Sign off {{ playbook.title }}\n"
+    titled = ESCALATION.replace("by: legal\n", "by: legal\n" + title)
+    root = ops_root(tmp_path, PD, playbook=titled)
+    session = open_session(root)
+    session.role_routes = {"legal": "pd"}
+    session.request_approval("sign")
+    [(_, page)] = notify_events(root, session.run_id)
+    assert page["message"].startswith("Approval needed from the legal role: Sign off Escalation (")
+
+
 def test_a_missed_clock_pages_its_escalation_route_and_resolves_when_stopped(
     tmp_path: Path, server: LoopbackServer
 ) -> None:

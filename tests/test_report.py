@@ -352,6 +352,22 @@ def test_chart_draws_a_step_under_way_as_running_up_to_now(tmp_path: Path) -> No
     assert contain["bar"]["x"] + contain["bar"]["w"] == pytest.approx(drawn["now"], abs=0.2)
 
 
+def test_templated_step_titles_are_rendered_as_the_walkthrough_shows_them(tmp_path: Path) -> None:
+    from cslir.opsrepo.validate import load_playbook
+
+    store = Store(tmp_path / "cslir.db")
+    t0 = reportrun.DETECTED
+    walk = load_playbook(REPO / "tests" / "playbooks" / "run" / "walk.yaml", REPO)
+    open_run(store, walk, {"detected_at": format_at(t0), "system": "crm", "records": 5},
+             actor="a", timezone="UTC", now=t0, run_id="r")  # fmt: skip
+    RunSession(store, "r", "bob", now=lambda: t0).record(lambda st: actions.done(st, "contain"))
+    report = build_report(lambda: store.iter_events("r"), clock=lambda: t0)
+    md, html = render_text(report, "md"), render_text(report, "html")
+    assert materialize(report)["steps"][0]["title"] == "Contain the leak on crm"
+    assert "Contain the leak on crm" in md and "Contain the leak on crm" in html
+    assert "{{" not in md and "{{" not in html
+
+
 # -- the command line ---------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from cslir.base.errors import InvalidInput
 from cslir.engine.clocks import ClockView, views
+from cslir.engine.context import template_context
 from cslir.engine.durations import parse_duration
 from cslir.engine.events import Event, format_at
 from cslir.engine.model import localize
@@ -207,7 +208,8 @@ def build_report(
 
     now = report_time(state, at, clock)
     pb = state.playbook
-    say = Describer(pb, table, lang)
+    tz = state.timezone or default_tz
+    say = Describer(pb, table, lang, template_context(state, now, tz))
     clocks = [_clock(v, state.scenario(now), say) for v in views(state, now)]
     steps = [_step(state, sid, seen, say) for sid in state.steps]
     improvements = seen.improvements.rows()
@@ -215,7 +217,7 @@ def build_report(
         "report_version": REPORT_VERSION,
         "lang": lang,
         "as_of": _iso(now),
-        "timezone": state.timezone or default_tz or "UTC",
+        "timezone": tz or "UTC",
         "overview": {
             "run": state.run_id,
             "playbook": _playbook(state, seen.recorded_sha256, lang),
@@ -235,7 +237,7 @@ def build_report(
         "notifications": rows(
             NOTIFY_TYPES, notification_row, "notifications", delivered(seen.deliveries)
         ),
-        "commands": rows(COMMAND_TYPES, say.command_row, "commands"),
+        "commands": rows(COMMAND_TYPES, say.command_row, "commands", say.titled),
         "evidence": rows(EVIDENCE_TYPES, say.evidence_row, "evidence"),
         "flags": flags(state, seen.decisions, say),
         "dealings": dealings(state, seen.dealings, steps),
