@@ -76,7 +76,7 @@ def test_an_approval_request_pages_the_roles_route_and_resolves_when_signed(
     assert sent(server) == [("trigger", f"cslir:{session.run_id}:step:sign", "warning")]
 
     approver = RunSession(session.store, session.run_id, "li.legal")
-    approver.record(lambda s: actions.approve(s, "sign", "li.legal", None))
+    approver.record(lambda s: actions.approve(s, "sign", "li.legal", ["legal"]))
     deliver(root, pd_env(server))
     assert sent(server)[1] == ("resolve", f"cslir:{session.run_id}:step:sign", None)
     assert not session.state().closed  # resolved because its step closed, not the run

@@ -52,6 +52,15 @@ def _start(state: RunState, clock: Clock) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
+def discovered_at(state: RunState) -> datetime | None:
+    """When the incident was discovered, as the clocks count it: the earliest time a clock
+    starts from (an input such as ``detected_at``, or the run's start); None if none does."""
+    starts = [
+        _start(state, c) for c in state.playbook.clocks.values() if not c.start.startswith("step:")
+    ]
+    return min((t for t in starts if t is not None), default=None)
+
+
 def _due(state: RunState, clock: Clock) -> str:
     return due_rule(clock, state.inputs, state.playbook)
 

@@ -205,10 +205,11 @@ def _apply_to_step(state: RunState, step: StepState, e: Event, at: datetime) -> 
     elif t == "step.checked":
         step.checked.add(int(d["item"]))
     elif t in ("step.done", "step.skipped", "step.failed"):
+        at = _acted(d, at)  # clocks count the act's own time when the responder gave it
         step.status = t.split(".")[1]
         step.failures += t == "step.failed"
         step.ended_at, step.actor, step.reason = at, e.actor, d.get("reason")
-        step.started_at = step.started_at or at
+        step.started_at = min(step.started_at or at, at)
         step.outcome, step.runner = dict(d), None
     elif t == "step.retried":
         step.status, step.ended_at, step.reason, step.outcome = "pending", None, None, {}
@@ -228,6 +229,13 @@ def _apply_to_step(state: RunState, step: StepState, e: Event, at: datetime) -> 
         step.status, step.ended_at, step.actor = "done", at, e.actor
         step.reason = d.get("rationale")
     return step.id
+
+
+def _acted(d: Mapping[str, Any], recorded: datetime) -> datetime:
+    acted = d.get("acted_at")
+    with contextlib.suppress(ValueError, TypeError):
+        return _moment(acted) if isinstance(acted, str) else recorded
+    return recorded
 
 
 def _apply_to_run(state: RunState, step: StepState | None, e: Event, at: datetime) -> None:

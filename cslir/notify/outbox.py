@@ -139,7 +139,7 @@ class Outbox:
     def settled(self, horizon: datetime | None = None) -> bool:
         """Nothing left for this worker to do before ``horizon`` (None: ever).
 
-        With ``owed_only``, only what this process asked for counts.
+        With ``owed.only``, only what this process asked for counts.
         """
         if self._reconcile_soon or self._resolve_soon or not self._finished.empty():
             return False

@@ -39,6 +39,16 @@ class Settings:
     signing_key: str | None = None  # a secret reference to the private key (PEM or its path)
     verify_key: Path | None = None  # the public key file
 
+    def roles_of(self, person: str) -> list[str] | None:
+        """The roles ``responders:`` gives ``person`` (names compare without case), or None
+        if it does not name them: then nothing vouches for their holding any role."""
+        wanted = person.strip().casefold()
+        for name, entry in self.responders.items():
+            if str(name).strip().casefold() == wanted:
+                roles = entry.get("roles") if isinstance(entry, Mapping) else None
+                return [str(r) for r in roles] if isinstance(roles, list) else []
+        return None
+
 
 def load_settings(
     root_option: str | None = None,

@@ -19,6 +19,7 @@ from itertools import islice, takewhile
 from typing import Any
 
 from cslir.base.errors import InvalidInput
+from cslir.engine.actions import SUBMISSION
 from cslir.engine.clocks import ClockView, views
 from cslir.engine.context import template_context
 from cslir.engine.durations import parse_duration
@@ -47,6 +48,7 @@ NOTE_TYPES = ("note.added",)
 EVIDENCE_TYPES = ("evidence.added",)
 NOTIFY_TYPES = ("notify.requested",)
 COMMAND_TYPES = ("command.finished",)
+OUTCOME_TYPES = ("step.done", "step.skipped", "step.failed", "decision.made", "approval.granted")
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -71,6 +73,7 @@ class _Collector:
         self.types: Counter[str] = Counter()
         self.actors: Counter[str] = Counter()
         self.started: set[str] = set()  # steps whose start was recorded, not inferred
+        self.outcomes: dict[str, Event] = {}  # each step's last outcome, as recorded
         self.decisions: list[Event] = []
         self.dealings: list[Row] = []
         self.approvals: dict[str, dict[str, Event]] = {}
@@ -89,6 +92,10 @@ class _Collector:
         step = e.data.get("step")
         if e.type in ("step.started", "approval.requested") and isinstance(step, str):
             self.started.add(step)
+        if e.type in OUTCOME_TYPES and isinstance(step, str):
+            self.outcomes[step] = e
+        elif e.type == "step.retried" and isinstance(step, str):
+            self.outcomes.pop(step, None)
         if e.type == "run.opened":
             snapshot = e.data.get("playbook")
             if isinstance(snapshot, dict):
@@ -337,6 +344,8 @@ def _step(state: RunState, step_id: str, seen: _Collector, say: Describer) -> Ro
     planned = parse_duration(step.estimate) if step.estimate else None
     # a working-day estimate has no fixed length in seconds: the report shows it as written
     estimate = planned.seconds if planned and not planned.is_working_days else None
+    outcome = seen.outcomes.get(step_id)
+    facts = {k: outcome.data[k] for k in SUBMISSION if outcome and k in outcome.data}
     return {
         "id": step_id,
         "title": say.step_title(step_id),
@@ -352,8 +361,13 @@ def _step(state: RunState, step_id: str, seen: _Collector, say: Describer) -> Ro
         "estimate_seconds": estimate,
         "reason": s.reason,
         "attempts": s.attempts,
-        "evidence": len(s.evidence),
+        "evidence": leniency.counted(s.evidence),
         "stops": list(step.stops),
+        # when the outcome was recorded; "ended" is when the act happened, if the responder
+        # said (a report filed at 10:55 and recorded at 11:10)
+        "recorded": outcome.at if outcome else None,
+        "automated": bool(outcome and outcome.data.get("automated")),
+        "submission": facts or None,
     }
 
 
@@ -371,6 +385,7 @@ def _decision(e: Event, say: Describer) -> Row:
         "label": say.choice_label(step, d.get("value")),
         "rationale": d.get("rationale"),
         "floor": _floor(d.get("floor"), say.lang),
+        "automated": bool(d.get("automated")),
     }
 
 
@@ -399,4 +414,11 @@ def _approval(step_id: str, got: dict[str, Event], say: Describer) -> Row:
         "granted_by": granted.actor if granted else None,
         "granted_at": granted.at if granted else None,
         "rationale": granted.data.get("rationale") if granted else None,
+        "automated": bool(granted and granted.data.get("automated")),
+        # an approval entered from an answers file: who entered it in the approver's name
+        "recorded_by": _name_of(granted.data.get("recorded_by")) if granted else None,
     }
+
+
+def _name_of(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
