@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cslir.engine.conditions import condition, input_values
 from cslir.engine.durations import Deadline, add_duration, parse_duration
 from cslir.engine.model import Clock, Playbook
-from cslir.engine.state import RunState, condition, input_values
+from cslir.engine.state import RunState
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from typing import Any
 
 from cslir.base.timefmt import local_text
 from cslir.engine.clocks import views
+from cslir.engine.conditions import input_values
 from cslir.engine.model import localize
-from cslir.engine.state import RunState, input_values
+from cslir.engine.state import RunState
 
 
 def template_context(st: RunState, now: datetime, tz: str | None) -> dict[str, Any]:

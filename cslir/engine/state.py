@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+# what the inputs say (its own module; other modules import these from here too)
+from cslir.engine.conditions import condition as condition
+from cslir.engine.conditions import input_values as input_values
 from cslir.engine.events import Event, parse_at
 from cslir.engine.model import Playbook, Step
-from cslir.engine.templating import TemplateProblem, evaluate
 
 FINISHED = ("done", "skipped", "n/a")  # statuses that let dependent steps go ahead
 RECORDED = ("done", "skipped", "failed")  # statuses an event set, not derived
@@ -157,28 +159,6 @@ class RunState:
 
     def all_finished(self) -> bool:
         return not self.unfinished
-
-
-def input_values(inputs: Mapping[str, Any], playbook: Playbook) -> dict[str, Any]:
-    """Inputs as templates and expressions see them: datetime inputs as datetimes."""
-    out = dict(inputs)
-    for name, spec in playbook.inputs.items():
-        value = out.get(name)
-        if spec.type == "datetime" and isinstance(value, str):
-            with contextlib.suppress(ValueError):  # a bad spelling stays text, as recorded
-                out[name] = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return out
-
-
-def condition(expr: str | None, inputs: Mapping[str, Any], playbook: Playbook) -> bool | None:
-    """True, False, or None when it names an input nobody has given yet."""
-    if not expr:
-        return True
-    values = input_values(inputs, playbook)
-    try:
-        return bool(evaluate(expr, {**values, "inputs": values}))
-    except (TemplateProblem, Exception):  # StrictUndefined raises when made a bool
-        return None
 
 
 def _apply(state: RunState, e: Event, at: datetime) -> str | None:
