@@ -123,7 +123,8 @@ def evidence(
 @as_option
 @click.pass_context
 def approve(ctx: click.Context, run_id: str, step_id: str, rationale: str, as_: str | None) -> None:
-    """Sign off an approval step; the requester cannot approve their own request."""
+    """Sign off an approval step as someone holding its role (in a live run, as cslir.yaml's
+    responders: lists them); the requester cannot approve their own request."""
     app = make_app(ctx, as_)
     s = app.session(run_id)
     s.record(
