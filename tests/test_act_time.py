@@ -157,6 +157,9 @@ def test_an_answers_file_records_when_and_how_a_report_was_filed(tmp_path: Path)
      ("{at: '2999-01-01 10:00'}", "answers.yaml:2:22: error: at: '2999-01-01 10:00' lies in the"
       " future"),
      ("{reference: [a, b]}", "answers.yaml:2:29: error: the reference must be text"),
+     ("{outcome: skip, reason: x, reference: R-1}",
+      "answers.yaml:2:55: error: reference: goes with outcome: done (the act it dates or"
+      " describes)"),
      ("{recipent: CAC}",
       "answers.yaml:2:18: error: unknown answer key 'recipent' (did you mean 'recipient'?)")],
 )  # fmt: skip

@@ -129,7 +129,11 @@ def _step_problems(at: At, sid: str, ans: dict[str, Any], base: Path) -> Iterato
 
 def _fact_problems(at: At, sid: str, ans: dict[str, Any], ctx: Context) -> Iterator[Diagnostic]:
     """When the act happened (``at``, read as ``cslir step --at`` reads it) and a submission's
-    recipient, channel and reference."""
+    recipient, channel and reference: facts of something done."""
+    facts = [k for k in ("at", *actions.SUBMISSION) if k in ans]
+    if facts and ans.get("outcome", "done") != "done":
+        yield at(("steps", sid, facts[0]), f"{facts[0]}: goes with outcome: done (the act it dates"
+                 " or describes)")  # fmt: skip
     if "at" in ans:
         try:
             moment = parse_value("datetime", ans["at"], now=ctx.now, tz=ctx.tz)
