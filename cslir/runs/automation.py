@@ -68,7 +68,9 @@ def drive(
             time.sleep(poll)  # the watch ends each timer when its time is up
             continue
         if not ready and not orphans:
-            for line in _for_people(st, left) or [_stuck(st)]:
+            people = _for_people(st, left)
+            stuck = st.in_order("failed", "blocked", "running", *(() if people else ("waiting",)))
+            for line in [*([_stuck(st, stuck)] if stuck or not people else []), *people]:
                 say(line)
             return 1
         for sid in orphans:
@@ -85,12 +87,12 @@ def drive(
                 left.add(sid)
 
 
-def _stuck(st: RunState) -> str:
+def _stuck(st: RunState, steps: list[str]) -> str:
     stuck = [
         f"{k} ({actions.running_text(st, k)})"
         if st.steps[k].status == "running"
         else f"{k} ({st.steps[k].status}: {st.steps[k].reason or st.steps[k].waiting_for})"
-        for k in st.in_order("failed", "blocked", "waiting", "running")
+        for k in steps
     ]
     return f"run {st.run_id} cannot go on: " + "; ".join(stuck)
 
