@@ -134,14 +134,18 @@ def build(tmp: Path, *, mode: str = "live") -> FixedRun:
     do(55, lambda st: actions.request_approval(st, "approve-notice"))
     do(70, lambda st: actions.note(st, NOTES[0]))
     signed = "Notice text checked against PIPL Art 57(1)-(3)"
-    do(80, lambda st: actions.approve(st, "approve-notice", "erin", None, signed), "erin")
+    do(80, lambda st: actions.approve(st, "approve-notice", "erin", ["legal"], signed), "erin")
     do(90, lambda st: actions.skip(st, "police-report", SKIPPED), "erin")
     receipt = tmp / "cac-receipt.pdf"
     receipt.write_bytes(RECEIPT)
     clock.at(150)
     s.actor = "dave"
     s.add_evidence(receipt, step_id="first-report")
-    do(155, lambda st: actions.done(st, "first-report"), "dave")
+    # filed at 2:28 and recorded at 2:35: the clock counts the filing, the record shows both
+    filed = {"recipient": "CAC Beijing office", "channel": "online form",
+             "reference": "CAC-2026-0302-0117"}  # fmt: skip
+    filing = DETECTED + timedelta(minutes=148)
+    do(155, lambda st: actions.done(st, "first-report", at=filing, facts=filed), "dave")
     clock.at(180)
     s.watch()  # the PIPL clock's 1 h warning and its page (never delivered: "pending")
     do(200, lambda st: actions.note(st, NOTES[1]), "erin")

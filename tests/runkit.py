@@ -7,6 +7,7 @@ test touches the real home directory; the only route points at 127.0.0.1.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,3 +124,52 @@ def gone(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
     except FileNotFoundError:
         return True
+
+
+def holder(role: str) -> str:
+    """The responder a test's cslir.yaml names as holding ``role`` (see ``responders_yaml``)."""
+    return f"{role}-holder"
+
+
+def responders_yaml(roles: list[str]) -> str:
+    """cslir.yaml's responders: one person holding each role, to sign approvals off."""
+    lines = "".join(f"  {holder(r)}: {{roles: [{r}]}}\n" for r in sorted(set(roles)))
+    return f"responders:\n{lines}"
+
+
+WAITS_APPROVAL = re.compile(r"^  (\S+): approval by the (\S+) role: cslir approve (\S+) \S+ --as")
+WAITS_EVIDENCE = re.compile(r"^  (\S+): needs evidence: cslir evidence (\S+) FILE --step")
+
+
+def finish_as_people(
+    done: subprocess.CompletedProcess[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    answers: str | None = None,
+    rounds: int = 20,
+) -> subprocess.CompletedProcess[str]:
+    """Do what a live run --auto left to people, as they would: each approval signed off by a
+    holder of its role, each evidence step given a file and marked done; then resume --auto
+    (with the run's ``answers`` file, if it had one), until the run no longer waits on anyone.
+    The last process's outcome."""
+    for _ in range(rounds):
+        if " waits on people " not in done.stdout:
+            return done
+        rid = ""
+        for line in done.stdout.splitlines():
+            if m := WAITS_APPROVAL.match(line):
+                sid, role, rid = m.groups()
+                signed = cslir("approve", rid, sid, "--as", holder(role), env=env, cwd=cwd)
+                assert signed.returncode == 0, signed.stderr
+            elif m := WAITS_EVIDENCE.match(line):
+                sid, rid = m.groups()
+                receipt = cwd / f"{sid}-receipt.txt"
+                receipt.write_text(f"what {sid} produced\n", encoding="utf-8")
+                for argv in (("evidence", rid, str(receipt), "--step", sid),
+                             ("step", rid, sid, "--done")):  # fmt: skip
+                    acted = cslir(*argv, env=env, cwd=cwd)
+                    assert acted.returncode == 0, acted.stderr
+        more = ("--answers", answers) if answers else ()
+        done = cslir("resume", rid, "--auto", *more, env=env, cwd=cwd, timeout=180)
+    raise AssertionError(f"still waiting on people after {rounds} rounds:\n{done.stdout}")

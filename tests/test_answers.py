@@ -1,5 +1,6 @@
 """Runs without a terminal: ``--answers FILE``, ``--auto``, and the errors that name the flag to
-use when an answer is needed and stdin is not a terminal."""
+use when an answer is needed and stdin is not a terminal. (What automation may not do in a
+person's stead is in test_no_stand_ins.py.)"""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ steps:
   tell: {}
   cool-off: {outcome: done, reason: no need to wait in this exercise}
 """
+RESPONDERS = "responders:\n  li.legal: {roles: [legal]}\n"
 
 
 def runs(tmp_path: Path) -> list[RunRow]:
@@ -40,7 +42,7 @@ def test_an_answers_file_finishes_the_run_end_to_end(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
     server.script(Reply(200))
-    root = make_ops(tmp_path, "walk")
+    root = make_ops(tmp_path, "walk", settings=RESPONDERS)
     (root / "answers.yaml").write_text(ANSWERS, encoding="utf-8")
     env = cslir_env(tmp_path, root, hook=server.url + "/hook")
     done = cslir("run", "playbooks/walk.yaml", "--answers", "answers.yaml", env=env, cwd=root)
@@ -64,6 +66,7 @@ def test_an_answers_file_finishes_the_run_end_to_end(
     decision = {"step": "grade", "input": "grade", "value": "major", "rationale": "1.2 M records"}
     assert dict(by_type["decision.made"].data) == decision
     assert by_type["approval.granted"].actor == "li.legal"
+    assert by_type["approval.granted"].data["recorded_by"] == "alice"  # who entered it
     assert by_type["note.added"].data["text"] == "keys revoked at 03:10"
     assert by_type["evidence.added"].data["sha256"] == (
         hashlib.sha256(b"receipt 12387-991").hexdigest()
@@ -73,11 +76,14 @@ def test_an_answers_file_finishes_the_run_end_to_end(
     assert "run.closed" in by_type
 
 
-def test_auto_finishes_every_step_with_defaults(tmp_path: Path, server: LoopbackServer) -> None:
+def test_auto_finishes_every_step_of_a_drill_with_defaults(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
     server.script(Reply(200))
     root = make_ops(tmp_path, "walk")
     env = cslir_env(tmp_path, root, hook=server.url + "/hook")
-    argv = ["run", "playbooks/walk.yaml", "--auto", "--var", "system=crm", "--var", "records=5"]
+    argv = ["run", "playbooks/walk.yaml", "--auto", "--drill", "--var", "system=crm",
+            "--var", "records=5"]  # fmt: skip
     done = cslir(*argv, env=env, cwd=root)
     assert done.returncode == 0, done.stderr
     rid = only_run(tmp_path)
@@ -179,8 +185,12 @@ def test_a_step_without_an_answer_pauses_the_run_and_names_the_flags(tmp_path: P
         "continues it)\n"))  # fmt: skip
     assert stored_events(tmp_path, rid)[-1].type == "run.paused"
     resumed = cslir("resume", rid[:12], "--auto", env=env, cwd=root)
-    assert resumed.returncode == 0, resumed.stderr
-    assert "run.closed" in [e.type for e in stored_events(tmp_path, rid)]
+    assert resumed.returncode == 1, resumed.stderr  # the sign-off waits for the legal role
+    assert resumed.stdout.splitlines()[-3:-1] == [
+        f"run {rid} waits on people (automation gives no approval and no evidence in a live run):",
+        f"  sign-off: approval by the legal role: cslir approve {rid} sign-off --as NAME",
+    ]
+    assert "run.paused" not in [e.type for e in stored_events(tmp_path, rid)][-3:]
 
 
 def test_auto_keeps_a_decision_whose_input_was_given_as_the_scenario(tmp_path: Path) -> None:

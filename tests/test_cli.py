@@ -366,6 +366,25 @@ def test_settings_follow_the_root_option(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [("cslir: 1\nroutes: ic-pager\n", "cslir.yaml:2:9: error: routes must be a mapping, not text"),
+     ("cslir: 1\ntimezone: Mars/Olympus\n",
+      "cslir.yaml:2:11: error: unknown time zone 'Mars/Olympus' (use an IANA name such as"
+      " Asia/Shanghai)")],
+)  # fmt: skip
+def test_settings_of_the_wrong_shape_are_a_located_error_before_any_command_uses_them(
+    tmp_path: Path, text: str, error: str
+) -> None:
+    """A mutated cslir.yaml once crashed a run (exit 3: 'str' object has no attribute 'get')."""
+    from cslir.base.errors import InvalidInput
+
+    root = _ops(tmp_path, text)
+    with pytest.raises(InvalidInput) as caught:
+        load_settings(environ={}, cwd=root)
+    assert caught.value.message == f"{root.resolve()}/{error}"
+
+
 def test_broken_settings_file_is_a_located_error(tmp_path: Path) -> None:
     from cslir.base.errors import InvalidInput
 

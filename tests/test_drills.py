@@ -273,7 +273,7 @@ def test_rating_an_unknown_objective_names_the_known_ones(tmp_path: Path) -> Non
 
 
 def test_two_responders_join_a_drill_by_role_and_both_see_the_inject(tmp_path: Path) -> None:
-    from test_walkthrough_pty import TASK_PROMPT, Screen
+    from test_walkthrough_pty import FILED_PROMPT, RECEIPT_PROMPT, TASK_PROMPT, Screen
 
     root = drill_ops(tmp_path, "monthly")
     env = drill_env(tmp_path, root)
@@ -292,6 +292,8 @@ def test_two_responders_join_a_drill_by_role_and_both_see_the_inject(tmp_path: P
     legal.answer(TASK_PROMPT, "d")
     legal.wait_for("▶ report: report")
     legal.answer(TASK_PROMPT, "d")
+    legal.answer(FILED_PROMPT, "")  # a report: when it was filed (now) and its receipt (none)
+    legal.answer(RECEIPT_PROMPT, "")
     ic.wait_for("▶ close: close")
     ic.answer(TASK_PROMPT, "d")
     assert (ic.end(), legal.end()) == (0, 0)

@@ -32,13 +32,19 @@ def playbook(text: str) -> Playbook:
 class Log:
     """A run's events sealed by hand, as the store would seal them."""
 
-    def __init__(self, pb: Playbook, inputs: dict[str, Any] | None = None, at: datetime = T0):
+    def __init__(
+        self,
+        pb: Playbook,
+        inputs: dict[str, Any] | None = None,
+        at: datetime = T0,
+        mode: str = "live",
+    ):
         self.pb = pb
         self.at = at
         data = {
             "playbook": {"id": pb.id, "text": pb.text, "path": pb.path},
             "inputs": inputs or {},
-            "mode": "live",
+            "mode": mode,
             "timezone": "UTC",
         }
         self.events: list[Event] = [
@@ -287,9 +293,33 @@ def test_an_approval_nobody_requested_is_refused() -> None:
     )
 
 
+def test_approving_ones_own_request_is_refused_whatever_the_case() -> None:
+    log = approval_requested()
+    assert refusal(log, lambda s: actions.approve(s, "sign", " ALICE", ["legal"])) == (
+        " ALICE requested this approval and cannot approve it; someone holding the legal role must"
+    )
+
+
+def test_a_live_approval_by_someone_cslir_yaml_does_not_name_is_refused() -> None:
+    log = approval_requested()
+    assert refusal(log, lambda s: actions.approve(s, "sign", "bob", None)) == (
+        "bob is not named under responders: in cslir.yaml, so nothing shows that they hold the"
+        " legal role; a live run's approval needs someone listed with it"
+        " (e.g. bob: {roles: [legal]})"
+    )
+
+
+def test_in_a_drill_a_participant_cslir_yaml_does_not_name_may_play_the_role() -> None:
+    log = Log(playbook(KINDS), mode="drill").act(lambda s: actions.done(s, "contain"))
+    log.act(lambda s: actions.decide(s, "grade", "major"))
+    log.act(lambda s: actions.request_approval(s, "sign"))
+    log.act(lambda s: actions.approve(s, "sign", "bob", None), actor="bob")
+    assert log.status()["sign"] == "done"
+
+
 def evidence_steps_ready() -> Log:
     log = approval_requested()
-    return log.act(lambda s: actions.approve(s, "sign", "bob", None), actor="bob")
+    return log.act(lambda s: actions.approve(s, "sign", "bob", ["legal"]), actor="bob")
 
 
 def test_done_without_required_evidence_is_refused() -> None:
@@ -581,3 +611,71 @@ def test_a_running_step_says_who_runs_it_and_how_to_take_it_over() -> None:
         "step 'x' is running by process 4242 on ops-1; wait for it to finish (if that process"
         " has ended, `cslir resume r1` runs it again)"
     )
+
+
+FILING = """
+cslir: 1
+id: filing
+title: Filing
+inputs:
+  detected_at: {type: datetime}
+clocks:
+  report:
+    from: detected_at
+    due: 1h
+steps:
+  - {id: file-report, stops: [report]}
+  - {id: wrap-up}
+"""
+
+
+def filing(detected: datetime = T0) -> Log:
+    return Log(playbook(FILING), {"detected_at": format_at(detected)}, at=detected)
+
+
+def test_a_report_filed_in_time_but_recorded_late_meets_its_clock() -> None:
+    """Filed at 09:55 and clicked at 10:10 against a 10:00 deadline: the filing counts."""
+    filed = T0 + 55 * MIN
+    log = filing().act(lambda s: actions.done(s, "file-report", at=filed), at=T0 + 70 * MIN)
+    st = log.state()
+    clock = view(st, st.playbook.clocks["report"], T0 + 2 * HOUR)
+    assert (clock.state, clock.stopped_at) == ("met", filed)
+    assert log.events[-1].data == {"step": "file-report", "acted_at": format_at(filed)}
+    assert log.events[-1].at == format_at(T0 + 70 * MIN)  # when it was recorded, kept too
+
+
+def test_a_report_recorded_without_a_time_is_judged_by_its_recording() -> None:
+    log = filing().act(lambda s: actions.done(s, "file-report"), at=T0 + 70 * MIN)
+    st = log.state()
+    assert view(st, st.playbook.clocks["report"], T0 + 2 * HOUR).state == "missed"
+
+
+def test_an_act_before_the_discovery_is_refused_unless_a_reason_says_why() -> None:
+    log = filing()
+    before = T0 - 30 * MIN
+    assert refusal(log, lambda s: actions.done(s, "file-report", at=before)) == (
+        "step 'file-report': the time given (2026-03-02 00:30 UTC (+00:00)) is before the"
+        " incident was discovered (2026-03-02 01:00 UTC (+00:00)); check it, or give a reason"
+        " saying why it is right"
+    )
+    why = "filed by the vendor before we knew"
+    log.act(lambda s: actions.done(s, "file-report", at=before, reason=why))
+    assert log.events[-1].data["acted_at"] == format_at(before)
+
+
+def test_a_submissions_facts_are_recorded_trimmed() -> None:
+    facts = {"recipient": " CAC Beijing ", "channel": "online form", "reference": "R-1"}
+    log = filing().act(lambda s: actions.done(s, "file-report", facts=facts))
+    assert log.events[-1].data == {"step": "file-report", "recipient": "CAC Beijing",
+                                   "channel": "online form", "reference": "R-1"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("facts", "refused"),
+    [({"reference": ["a", "b"]}, "the reference must be text"),
+     ({"recipient": "CAC\nand more"}, "the recipient must be one line of 500 characters or fewer"),
+     ({"channel": "x" * 501}, "the channel must be one line of 500 characters or fewer"),
+     ({"receipt": "R-1"}, "'receipt' is not a submission fact (recipient, channel, reference)")],
+)  # fmt: skip
+def test_a_submissions_facts_must_be_lines_of_text(facts: dict[str, Any], refused: str) -> None:
+    assert refusal(filing(), lambda s: actions.done(s, "file-report", facts=facts)) == refused

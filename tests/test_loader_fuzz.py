@@ -76,7 +76,7 @@ def test_random_bytes_load_or_fail_with_a_located_error(raw: bytes) -> None:
     check(raw, "playbook", TESTS / "fuzz.yaml")
 
 
-def _mutate(lines: list[str], data: st.DataObject) -> list[str]:
+def mutate(lines: list[str], data: st.DataObject) -> list[str]:
     if not lines:
         return lines
     i = data.draw(st.integers(0, len(lines) - 1))
@@ -108,7 +108,7 @@ def test_mutated_valid_samples_load_or_fail_with_located_errors(
 ) -> None:
     lines = path.read_text(encoding="utf-8").split("\n")
     for _ in range(data.draw(st.integers(1, 4))):
-        lines = _mutate(lines, data)
+        lines = mutate(lines, data)
     # the path is the sample's own, so a mutated drill still finds its playbook
     check("\n".join(lines), kind_of(path), path)
 

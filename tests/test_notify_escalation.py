@@ -76,10 +76,21 @@ def test_an_approval_request_pages_the_roles_route_and_resolves_when_signed(
     assert sent(server) == [("trigger", f"cslir:{session.run_id}:step:sign", "warning")]
 
     approver = RunSession(session.store, session.run_id, "li.legal")
-    approver.record(lambda s: actions.approve(s, "sign", "li.legal", None))
+    approver.record(lambda s: actions.approve(s, "sign", "li.legal", ["legal"]))
     deliver(root, pd_env(server))
     assert sent(server)[1] == ("resolve", f"cslir:{session.run_id}:step:sign", None)
     assert not session.state().closed  # resolved because its step closed, not the run
+
+
+def test_an_approval_request_pages_its_step_title_rendered(tmp_path: Path) -> None:
+    title = "    title: Sign off {{ playbook.title }}\n"
+    titled = ESCALATION.replace("by: legal\n", "by: legal\n" + title)
+    root = ops_root(tmp_path, PD, playbook=titled)
+    session = open_session(root)
+    session.role_routes = {"legal": "pd"}
+    session.request_approval("sign")
+    [(_, page)] = notify_events(root, session.run_id)
+    assert page["message"].startswith("Approval needed from the legal role: Sign off Escalation (")
 
 
 def test_a_missed_clock_pages_its_escalation_route_and_resolves_when_stopped(

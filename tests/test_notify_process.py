@@ -228,9 +228,15 @@ def test_cslir_run_pages_the_approving_roles_route_from_settings(
         monkeypatch.setenv("HOOK_SECRET", WHSEC)
         rc = main(["--root", str(root), "run", str(root / "playbooks" / "leak.yaml"), "--auto"])
         [request] = server.requests  # sent within the command's exit grace
-    capsys.readouterr()
-    assert rc == 0
+    out = capsys.readouterr().out
     [run] = {r["run"] for r in deliveries(root)}
+    # --auto does not approve in a live run: the role is paged and the run waits for it
+    assert rc == 1
+    assert out.splitlines()[-2:] == [
+        f"  approve-notice: approval by the legal role: cslir approve {run} approve-notice"
+        " --as NAME",
+        f"then the rest: cslir resume {run} --auto",
+    ]
     requested = [d for t, d in notify_events(root, run) if t == "notify.requested"]
     assert requested == [
         {

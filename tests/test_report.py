@@ -214,7 +214,7 @@ def test_mitigation_file_cites_the_law_and_states_the_facts(fixed: reportrun.Fix
     rows = [(r["step"], r["clock"], r["status"], r["state"], r["margin_seconds"])
             for r in lenient["reports"]]  # fmt: skip
     assert rows == [
-        ("first-report", "initial-report", "done", "met", 85 * 60),
+        ("first-report", "initial-report", "done", "met", 92 * 60),  # filed at 2:28, not 2:35
         ("notify-individuals", "pipl-notices", "done", "missed", -30 * 60),
         ("police-report", None, "skipped", None, None),
         ("final-report", "final-report", "done", "met", report["clocks"][3]["margin_seconds"]),
@@ -350,6 +350,22 @@ def test_chart_draws_a_step_under_way_as_running_up_to_now(tmp_path: Path) -> No
     assert report["steps"][1]["status"] == "ready"  # a task under way is "ready" to be done
     assert contain["state"] == "running"
     assert contain["bar"]["x"] + contain["bar"]["w"] == pytest.approx(drawn["now"], abs=0.2)
+
+
+def test_templated_step_titles_are_rendered_as_the_walkthrough_shows_them(tmp_path: Path) -> None:
+    from cslir.opsrepo.validate import load_playbook
+
+    store = Store(tmp_path / "cslir.db")
+    t0 = reportrun.DETECTED
+    walk = load_playbook(REPO / "tests" / "playbooks" / "run" / "walk.yaml", REPO)
+    open_run(store, walk, {"detected_at": format_at(t0), "system": "crm", "records": 5},
+             actor="a", timezone="UTC", now=t0, run_id="r")  # fmt: skip
+    RunSession(store, "r", "bob", now=lambda: t0).record(lambda st: actions.done(st, "contain"))
+    report = build_report(lambda: store.iter_events("r"), clock=lambda: t0)
+    md, html = render_text(report, "md"), render_text(report, "html")
+    assert materialize(report)["steps"][0]["title"] == "Contain the leak on crm"
+    assert "Contain the leak on crm" in md and "Contain the leak on crm" in html
+    assert "{{" not in md and "{{" not in html
 
 
 # -- the command line ---------------------------------------------------------------------------

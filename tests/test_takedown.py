@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from dnsstub import DnsStub
-from runkit import cslir, only_run, stored_events
+from runkit import cslir, finish_as_people, only_run, stored_events
 from test_library import ops
 
 # The ops team's own script, as the playbook expects it: ACTION HOST. Here it appends the
@@ -118,6 +118,7 @@ def test_a_live_takedown_runs_the_sequence_in_order_and_proves_down_then_up(
         done = cslir("run", "playbooks/takedown.yaml", "--auto",
                      *takedown_inputs(f"http://127.0.0.1:{site.port}/", site.port, dns.address),
                      env=env, cwd=root, timeout=180)  # fmt: skip
+        done = finish_as_people(done, env=env, cwd=root)  # the order is logged by a person
     assert done.returncode == 0, done.stdout + done.stderr
     assert site.log.read_text().splitlines() == [
         "dns 127.0.0.1", "cdn 127.0.0.1", "lb 127.0.0.1",

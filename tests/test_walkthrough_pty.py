@@ -79,6 +79,11 @@ def assert_in_order(lines: list[str], expected: list[str]) -> None:
             pytest.fail(f"line {want!r} not found after line {at} of the screen:\n{shown}")
 
 
+RESPONDERS = "responders:\n  bob: {roles: [legal]}\n  carol: {roles: [ic]}\n"
+FILED_PROMPT = "  filed when? (Enter: now; or e.g. 2026-03-02 10:55, 20m ago) > "
+RECEIPT_PROMPT = "  receipt or reference number (Enter: none) > "
+
+
 @pytest.fixture
 def server() -> Iterator[LoopbackServer]:
     yield from loopback_server()
@@ -88,7 +93,7 @@ def test_a_responder_walks_every_kind_of_step_to_the_end(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
     server.script(Reply(200))
-    root = make_ops(tmp_path, "walk")
+    root = make_ops(tmp_path, "walk", settings=RESPONDERS)
     env = cslir_env(tmp_path, root, hook=server.url + "/hook")
     screen = Screen(["run", "playbooks/walk.yaml"], env, root)
     screen.answer("When was it found? [now] > ", "")
@@ -104,6 +109,8 @@ def test_a_responder_walks_every_kind_of_step_to_the_end(
     assert (approved.returncode, approved.stdout) == (0, f"{rid}: sign-off approved by bob\n")
     screen.answer(TASK_PROMPT, "d")
     screen.answer("file path, or text to record > ", "receipt 12387-991")
+    screen.answer(FILED_PROMPT, "now")  # when the report was filed, read as --at reads it
+    screen.answer(RECEIPT_PROMPT, "12387-991")
     screen.answer(COMMAND_PROMPT, "r")
     assert screen.end() == 0
 
@@ -127,6 +134,8 @@ def test_a_responder_walks_every_kind_of_step_to_the_end(
         "  ↳ bob: approval.granted sign-off",
         "▶ receipt: Keep the filing receipt  [evidence]",
         f"  evidence text sha256 {receipt[:16]}… recorded",
+        f"{FILED_PROMPT}now",
+        f"{RECEIPT_PROMPT}12387-991",
         "▶ archive: Archive the logs  [command]",
         f"  command: {shlex.join(argv)}",
         "  running…",
@@ -140,6 +149,10 @@ def test_a_responder_walks_every_kind_of_step_to_the_end(
     steps = ["contain", "grade", "sign-off", "receipt", "archive", "tell", "cool-off"]
     assert outcomes(events) == {s: 1 for s in steps if s not in ("grade", "sign-off")}
     assert [e.data["step"] for e in events if e.type == "decision.made"] == ["grade"]
+    [filed] = [e for e in events if e.type == "step.done" and e.data["step"] == "receipt"]
+    assert (filed.data["reference"], sorted(filed.data)) == (
+        "12387-991", ["acted_at", "reference", "step"])  # fmt: skip
+    assert filed.data["acted_at"] <= filed.at  # the filing, as typed, before it was recorded
     assert [(e.actor, e.data["step"]) for e in events if e.type == "approval.granted"] == [
         ("bob", "sign-off")
     ]
@@ -260,7 +273,6 @@ def test_another_responders_step_shows_while_this_one_waits_at_a_prompt(
     ])  # fmt: skip
 
 
-RESPONDERS = "responders:\n  bob: {roles: [legal]}\n  carol: {roles: [ic]}\n"
 APPROVE_PROMPT = "[d] approve (as the approver) [s]kip [n]ote [t]status [q]pause > "
 
 

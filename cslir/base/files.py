@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from cslir.base.procs import alive
 
@@ -66,3 +68,38 @@ def sweep_leftovers(directory: Path, name: str) -> None:
 
 def glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
+
+
+class NotRegularFile(OSError):
+    """A path that names a pipe, a device, a socket or a directory where a file was wanted."""
+
+
+def what_it_is(mode: int) -> str:
+    """A non-regular file's kind, as a message names it."""
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def open_regular(path: str | Path) -> BinaryIO:
+    """Open a regular file for reading, refusing anything else before a byte is read.
+
+    It is opened without blocking and checked on the open descriptor: a FIFO nobody writes to
+    would otherwise hang the reader forever, a device would feed it endless or no bytes, and
+    checking the path first would leave a moment to swap the file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(0, f"{what_it_is(mode)}, not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

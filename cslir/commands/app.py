@@ -90,10 +90,7 @@ class App:
         self.sessions.clear()
 
     def roles_of(self, actor: str) -> list[str] | None:
-        entry = self.settings.responders.get(actor)
-        if isinstance(entry, dict) and isinstance(entry.get("roles"), list):
-            return [str(r) for r in entry["roles"]]
-        return None
+        return self.settings.roles_of(actor)
 
 
 def make_app(ctx: click.Context, as_: str | None) -> App:

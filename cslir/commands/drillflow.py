@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from cslir.base.errors import UsageError
 from cslir.base.timefmt import utcnow
 from cslir.commands.app import App
-from cslir.commands.runflow import walk_or_drive
+from cslir.commands.runflow import answers_context, walk_or_drive
 from cslir.drills.holding import call_participants, open_drill
 from cslir.drills.live import drill_of
 from cslir.drills.model import load_drill
@@ -31,7 +31,7 @@ def hold(
 ) -> int:
     drill, pb = load_drill(path, app.settings.root)
     term = Term(stdin=stdin)
-    ans = _answers(drill.answer_file() if drill.unattended else None, answers, pb)
+    ans = _answers(app, drill.answer_file() if drill.unattended else None, answers, pb)
     unattended = auto or answers is not None or (drill.unattended and not term.interactive)
     if not term.interactive and not unattended:
         raise UsageError(
@@ -55,11 +55,13 @@ def hold(
     return code
 
 
-def _answers(scripted: dict[str, Any] | None, path: Path | None, pb: Any) -> dict[str, Any] | None:
+def _answers(
+    app: App, scripted: dict[str, Any] | None, path: Path | None, pb: Any
+) -> dict[str, Any] | None:
     """The drill's own answers with an ``--answers`` file's on top."""
     if path is None:
         return scripted
-    given = load_answers(path, pb)
+    given = load_answers(path, pb, answers_context(app, utcnow(), drill=True))
     base = scripted or {"inputs": {}, "steps": {}}
     return {
         "inputs": {**base["inputs"], **(given.get("inputs") or {})},

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -19,6 +21,15 @@ from cslir.engine.state import RunState
 @click.option("--fail", "outcome", flag_value="fail", help="Mark it failed (needs --reason).")
 @click.option("--choice", help="For a decision: the choice.")
 @click.option("--reason", default="", help="Why (recorded).")
+@click.option(
+    "--at",
+    "at_text",
+    metavar="TIME",
+    help="With --done: when it was really done, if not now (e.g. '2026-03-02 10:55', 10m ago).",
+)
+@click.option("--recipient", help="With --done: who a report or notice went to.")
+@click.option("--channel", help="With --done: how it was sent (online form, letter, phone...).")
+@click.option("--reference", help="With --done: the receipt or reference number it was given.")
 @as_option
 @click.pass_context
 def step(
@@ -28,22 +39,43 @@ def step(
     outcome: str | None,
     choice: str | None,
     reason: str,
+    at_text: str | None,
+    recipient: str | None,
+    channel: str | None,
+    reference: str | None,
     as_: str | None,
 ) -> None:
-    """Record a step's outcome in RUN."""
+    """Record a step's outcome in RUN (for --done, also when and how it was really done)."""
+    facts = {"recipient": recipient, "channel": channel, "reference": reference}
+    given = {k: v for k, v in facts.items() if v is not None}
+    if (at_text is not None or given) and outcome != "done":
+        raise click.UsageError("--at, --recipient, --channel and --reference go with --done")
     app = make_app(ctx, as_)
+    at = act_time(at_text, app.settings.timezone) if at_text is not None else None
     s = app.session(run_id)
     if choice is not None:
         s.record(lambda st: actions.decide(st, step_id, choice, reason or None))
     elif outcome == "done":
-        s.record(lambda st: actions.done(st, step_id, reason=reason or None))
+        s.record(lambda st: actions.done(st, step_id, reason=reason or None, at=at, facts=given))
     elif outcome == "skip":
         s.record(lambda st: actions.skip(st, step_id, reason))
     elif outcome == "fail":
         s.record(lambda st: actions.fail(st, step_id, reason))
     else:
         raise click.UsageError("say what happened: --done, --skip, --fail or --choice")
-    click.echo(f"{s.run_id}: {step_id} {choice or outcome}")
+    when = f" (done at {s.local(at)})" if at is not None else ""
+    click.echo(f"{s.run_id}: {step_id} {choice or outcome}{when}")
+
+
+def act_time(text: str, timezone: str | None) -> datetime:
+    """``--at``: read as any datetime input is (in the configured zone), never in the future."""
+    from cslir.base.timefmt import utcnow, zone
+    from cslir.engine.inputs import InputValueError, parse_value
+
+    try:  # with ``now`` given, "now" and "10m ago" are times too
+        return cast(datetime, parse_value("datetime", text, now=utcnow(), tz=zone(timezone)))
+    except InputValueError as e:
+        raise click.BadParameter(str(e), param_hint="--at") from None
 
 
 @click.command()
@@ -91,7 +123,8 @@ def evidence(
 @as_option
 @click.pass_context
 def approve(ctx: click.Context, run_id: str, step_id: str, rationale: str, as_: str | None) -> None:
-    """Sign off an approval step; the requester cannot approve their own request."""
+    """Sign off an approval step as someone holding its role (in a live run, as cslir.yaml's
+    responders: lists them); the requester cannot approve their own request."""
     app = make_app(ctx, as_)
     s = app.session(run_id)
     s.record(

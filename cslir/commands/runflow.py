@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
@@ -13,8 +14,10 @@ from cslir.base.errors import Interrupted, UsageError
 from cslir.base.timefmt import utcnow, zone
 from cslir.commands.app import App
 from cslir.engine import actions
+from cslir.engine.model import Step
+from cslir.engine.state import RunState
 from cslir.opsrepo.validate import load_playbook
-from cslir.runs.answers import collect_inputs, load_answers
+from cslir.runs.answers import Context, collect_inputs, load_answers
 from cslir.runs.automation import drive
 from cslir.runs.effects import RunSession
 from cslir.runs.session import open_run, paused_message
@@ -36,16 +39,17 @@ def start_run(
 ) -> int:
     pb = load_playbook(path, app.settings.root)
     term = Term(stdin=stdin)
-    ans = load_answers(answers, pb) if answers else None
+    now = utcnow()
+    tz = app.settings.timezone
+    checks = answers_context(app, now, drill=mode == "drill")
+    ans = load_answers(answers, pb, checks) if answers else None
     if not term.interactive and not auto and ans is None:
         # refuse before opening a run that nobody could walk through
         raise UsageError(
             "stdin is not a terminal, so nobody can answer the walkthrough: "
             "pass --answers FILE or --auto"
         )
-    now = utcnow()
     merged: dict[str, Any] = {**((ans or {}).get("inputs") or {}), **given}
-    tz = app.settings.timezone
     ask = None  # with --auto or --answers, nothing is asked: inputs are given or defaulted
     if not auto and ans is None:
         ask = partial(ask_input, term, now=now, tz=zone(tz), lang=app.settings.language)
@@ -85,10 +89,25 @@ def continue_run(
                 )
     if not joining:
         session.record(actions.resume)
-    ans = load_answers(answers, pb) if answers else None
+    checks = answers_context(app, utcnow(), drill=st.drill, requests=st)
+    ans = load_answers(answers, pb, checks) if answers else None
     return walk_or_drive(
         app, session, term, ans, auto=auto, role=role, environ=environ, joining=joining
     )
+
+
+def answers_context(
+    app: App, now: datetime, *, drill: bool, requests: RunState | None = None
+) -> Context:
+    """What an answers file is checked against: approvers as ``cslir approve`` checks them
+    (the requester is whoever asked already, else the person running the file)."""
+
+    def approver(step: Step, name: str) -> str | None:
+        asked = requests.steps[step.id].requested_by if requests is not None else None
+        return actions.approver_problem(step, name, app.roles_of(name),
+                                        requested_by=asked or app.actor, drill=drill)  # fmt: skip
+
+    return Context(now=now, tz=zone(app.settings.timezone), approver=approver)
 
 
 def _pages_told(app: App, run_id: str, term: Term, rc: int) -> int:
@@ -121,7 +140,7 @@ def walk_or_drive(
     if auto or ans is not None or not term.interactive:
         try:
             rc = drive(session, ans, auto=auto, root=app.settings.root, environ=environ,
-                       say=term.say)  # fmt: skip
+                       say=term.say, roles_of=app.roles_of)  # fmt: skip
             if then is not None:
                 then()
             return _pages_told(app, session.run_id, term, rc)

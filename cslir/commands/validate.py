@@ -28,7 +28,8 @@ from cslir.commands.cli import ctx_options
 def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, strict: bool) -> int:
     """Check PATHS (files or folders; default: the whole ops repo).
 
-    Prints each problem as path:line:col: severity: message. Exits 1 if any is an error.
+    Prints each problem as path:line:col: severity: message. Exits 1 if any is an error, and
+    when there is nothing to check (a folder without YAML files is a mistake, not a pass).
     """
     import os
 

@@ -270,9 +270,9 @@ class Scheduler:
             ready = [*session.orphaned(st), *st.ready_steps()]
             if st.closed or st.paused or not ready:
                 break
-            for sid in ready:
+            for sid in ready:  # a step the drill scripts no answer for: automation stands in
                 answer_step(session, sid, dict(answers.get(sid) or {}), root=self.settings.root,
-                            environ=self.environ, say=say)  # fmt: skip
+                            environ=self.environ, say=say, auto=sid not in answers)  # fmt: skip
         return list(self.store.iter_events(st.run_id, before))
 
     def seal(self) -> None:

@@ -6,11 +6,15 @@ a reason the responder can act on. Nothing is recorded here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from cslir.base.errors import ActionRefused
+from cslir.base.timefmt import local_text
+from cslir.engine.clocks import discovered_at
 from cslir.engine.durations import parse_duration
+from cslir.engine.events import format_at
 from cslir.engine.floors import propose
 from cslir.engine.inputs import InputValueError, parse_value, to_json
 from cslir.engine.model import Step, localize
@@ -111,9 +115,19 @@ def check_item(state: RunState, step_id: str, item: int) -> Events:
 
 
 def done(
-    state: RunState, step_id: str, *, reason: str | None = None, force: bool = False
+    state: RunState,
+    step_id: str,
+    *,
+    reason: str | None = None,
+    force: bool = False,
+    at: datetime | None = None,
+    facts: Mapping[str, str] | None = None,
 ) -> Events:
-    """Finish a task, evidence or wait step (decisions, approvals and commands have their own)."""
+    """Finish a task, evidence or wait step (decisions, approvals and commands have their own).
+
+    ``at`` is when the act itself happened, if not now (a report filed before it was recorded):
+    clocks are judged by it. ``facts`` are a submission's recipient, channel and reference.
+    """
     step = _actionable(state, step_id, allow_running=_kind(state, step_id) == "wait")
     s = state.steps[step_id]
     if step.kind == "decision":
@@ -134,10 +148,47 @@ def done(
         )
     unchecked = [i for i in range(len(step.checklist)) if i not in s.checked]
     events: Events = [("step.checked", {"step": step_id, "item": i}) for i in unchecked]
-    data: dict[str, Any] = {"step": step_id}
+    data: dict[str, Any] = {"step": step_id, **submission(facts or {})}
     if reason:
         data["reason"] = reason
+    if at is not None:
+        _check_act_time(state, step_id, at, reason)
+        data["acted_at"] = format_at(at)
     return [*events, ("step.done", data)]
+
+
+SUBMISSION = ("recipient", "channel", "reference")  # what a report or notice records of itself
+SUBMISSION_CHARS = 500
+
+
+def submission(facts: Mapping[str, Any]) -> dict[str, str]:
+    """A submission's facts, checked: each is a line of text, kept as given (trimmed)."""
+    out = {}
+    for key, value in facts.items():
+        if key not in SUBMISSION:
+            raise ActionRefused(f"'{key}' is not a submission fact ({', '.join(SUBMISSION)})")
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise ActionRefused(f"the {key} must be text")
+        text = str(value).strip()
+        if len(text) > SUBMISSION_CHARS or "\n" in text:
+            limit = SUBMISSION_CHARS
+            raise ActionRefused(f"the {key} must be one line of {limit} characters or fewer")
+        out[key] = text
+    return out
+
+
+def _check_act_time(state: RunState, step_id: str, at: datetime, reason: str | None) -> None:
+    """An act before the incident was discovered is most likely a mistyped date; recorded only
+    with a reason that says why (it would otherwise meet any deadline)."""
+    found = discovered_at(state)
+    if found is not None and at < found and not (reason and reason.strip()):
+        raise ActionRefused(
+            f"step '{step_id}': the time given ({local_text(at, state.timezone)}) is before the"
+            f" incident was discovered ({local_text(found, state.timezone)}); check it, or"
+            " give a reason saying why it is right"
+        )
 
 
 def _kind(state: RunState, step_id: str) -> str:
@@ -209,9 +260,16 @@ def request_approval(state: RunState, step_id: str) -> Events:
 
 
 def approve(
-    state: RunState, step_id: str, actor: str, roles: list[str] | None, rationale: str | None = None
+    state: RunState,
+    step_id: str,
+    actor: str,
+    roles: list[str] | None,
+    rationale: str | None = None,
+    *,
+    extra: Mapping[str, Any] | None = None,
 ) -> Events:
-    """Sign off an approval. ``roles`` are the actor's roles, when the settings name them."""
+    """Sign off an approval. ``roles`` are the actor's roles as cslir.yaml names them (None:
+    it does not name the actor); ``extra`` is more to record (who entered it, automated)."""
     step = _step(state, step_id)
     if step.kind != "approval":
         raise ActionRefused(f"step '{step_id}' is a {step.kind} step, not an approval")
@@ -221,20 +279,45 @@ def approve(
             f"step '{step_id}' cannot be approved now: it is {s.status}"
             + (f" ({s.waiting_for})" if s.waiting_for else "")
         )
-    events: Events = []
     if not s.requested_by:
         raise ActionRefused(f"nobody has requested approval of '{step_id}' yet")
-    if actor == s.requested_by:
-        raise ActionRefused(
+    problem = approver_problem(step, actor, roles, requested_by=s.requested_by, drill=state.drill)
+    if problem:
+        raise ActionRefused(problem)
+    data: dict[str, Any] = {"step": step_id, "role": step.by, **(extra or {})}
+    if rationale:
+        data["rationale"] = rationale
+    return [("approval.granted", data)]
+
+
+def same_person(a: str, b: str) -> bool:
+    """Names compare without case (``Alice`` and ``alice`` are one person)."""
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def approver_problem(
+    step: Step, actor: str, roles: list[str] | None, *, requested_by: str | None, drill: bool
+) -> str | None:
+    """Why ``actor`` may not sign off ``step``, or None.
+
+    Never the requester. In a live run only someone cslir.yaml names as holding the role (a
+    record shown to a regulator must not carry an approval by a name nobody vouched for); in a
+    drill a participant cslir.yaml does not name may play the role.
+    """
+    if requested_by is not None and same_person(actor, requested_by):
+        return (
             f"{actor} requested this approval and cannot approve it; "
             f"someone holding the {step.by} role must"
         )
+    if roles is None and not drill:
+        return (
+            f"{actor} is not named under responders: in cslir.yaml, so nothing shows that they"
+            f" hold the {step.by} role; a live run's approval needs someone listed with it"
+            f" (e.g. {actor}: {{roles: [{step.by}]}})"
+        )
     if roles is not None and step.by not in roles:
-        raise ActionRefused(f"{actor} does not hold the {step.by} role")
-    data: dict[str, Any] = {"step": step_id, "role": step.by}
-    if rationale:
-        data["rationale"] = rationale
-    return [*events, ("approval.granted", data)]
+        return f"{actor} does not hold the {step.by} role"
+    return None
 
 
 def note(state: RunState, text: str, step_id: str | None = None) -> Events:

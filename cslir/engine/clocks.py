@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cslir.engine.conditions import condition, input_values
 from cslir.engine.durations import Deadline, add_duration, parse_duration
 from cslir.engine.model import Clock, Playbook
-from cslir.engine.state import RunState, condition, input_values
+from cslir.engine.state import RunState
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,15 @@ def _start(state: RunState, clock: Clock) -> datetime | None:
         except ValueError:
             return None
     return value if isinstance(value, datetime) else None
+
+
+def discovered_at(state: RunState) -> datetime | None:
+    """When the incident was discovered, as the clocks count it: the earliest time a clock
+    starts from (an input such as ``detected_at``, or the run's start); None if none does."""
+    starts = [
+        _start(state, c) for c in state.playbook.clocks.values() if not c.start.startswith("step:")
+    ]
+    return min((t for t in starts if t is not None), default=None)
 
 
 def _due(state: RunState, clock: Clock) -> str:

@@ -141,6 +141,14 @@ class Step:
             self.kind == "evidence" and self.evidence != "optional"
         )
 
+    @property
+    def submits(self) -> bool:
+        """Whether a person's act in this step files something with someone outside: its
+        purpose is a report or a notification, or it stops a legal clock (and is a task or an
+        evidence step). When and with what receipt it was filed are worth asking."""
+        filing = self.purpose in ("report", "notification") or bool(self.stops)
+        return filing and self.kind in ("task", "evidence")
+
 
 @dataclass(frozen=True)
 class Playbook:

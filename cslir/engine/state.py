@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+# what the inputs say (its own module; other modules import these from here too)
+from cslir.engine.conditions import condition as condition
+from cslir.engine.conditions import input_values as input_values
 from cslir.engine.events import Event, parse_at
 from cslir.engine.model import Playbook, Step
-from cslir.engine.templating import TemplateProblem, evaluate
 
 FINISHED = ("done", "skipped", "n/a")  # statuses that let dependent steps go ahead
 RECORDED = ("done", "skipped", "failed")  # statuses an event set, not derived
@@ -159,28 +161,6 @@ class RunState:
         return not self.unfinished
 
 
-def input_values(inputs: Mapping[str, Any], playbook: Playbook) -> dict[str, Any]:
-    """Inputs as templates and expressions see them: datetime inputs as datetimes."""
-    out = dict(inputs)
-    for name, spec in playbook.inputs.items():
-        value = out.get(name)
-        if spec.type == "datetime" and isinstance(value, str):
-            with contextlib.suppress(ValueError):  # a bad spelling stays text, as recorded
-                out[name] = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return out
-
-
-def condition(expr: str | None, inputs: Mapping[str, Any], playbook: Playbook) -> bool | None:
-    """True, False, or None when it names an input nobody has given yet."""
-    if not expr:
-        return True
-    values = input_values(inputs, playbook)
-    try:
-        return bool(evaluate(expr, {**values, "inputs": values}))
-    except (TemplateProblem, Exception):  # StrictUndefined raises when made a bool
-        return None
-
-
 def _apply(state: RunState, e: Event, at: datetime) -> str | None:
     """Apply one event; return the step whose status may change, or INPUTS, or None."""
     d = e.data
@@ -205,10 +185,11 @@ def _apply_to_step(state: RunState, step: StepState, e: Event, at: datetime) -> 
     elif t == "step.checked":
         step.checked.add(int(d["item"]))
     elif t in ("step.done", "step.skipped", "step.failed"):
+        at = _acted(d, at)  # clocks count the act's own time when the responder gave it
         step.status = t.split(".")[1]
         step.failures += t == "step.failed"
         step.ended_at, step.actor, step.reason = at, e.actor, d.get("reason")
-        step.started_at = step.started_at or at
+        step.started_at = min(step.started_at or at, at)
         step.outcome, step.runner = dict(d), None
     elif t == "step.retried":
         step.status, step.ended_at, step.reason, step.outcome = "pending", None, None, {}
@@ -228,6 +209,13 @@ def _apply_to_step(state: RunState, step: StepState, e: Event, at: datetime) -> 
         step.status, step.ended_at, step.actor = "done", at, e.actor
         step.reason = d.get("rationale")
     return step.id
+
+
+def _acted(d: Mapping[str, Any], recorded: datetime) -> datetime:
+    acted = d.get("acted_at")
+    with contextlib.suppress(ValueError, TypeError):
+        return _moment(acted) if isinstance(acted, str) else recorded
+    return recorded
 
 
 def _apply_to_run(state: RunState, step: StepState | None, e: Event, at: datetime) -> None:

@@ -63,6 +63,15 @@ def render(source: str, context: dict[str, Any]) -> str:
         raise TemplateProblem(_describe(e)) from None
 
 
+def render_shown(source: str, context: dict[str, Any]) -> str:
+    """Render a text to show a person: one that fails to render is shown as written, with the
+    reason beside it, rather than left out of a screen or a record."""
+    try:
+        return render(source, context)
+    except TemplateProblem as e:
+        return f"{source}  [template error: {e}]"
+
+
 @lru_cache(maxsize=512)
 def _expression(source: str) -> Any:
     return environment().compile_expression(source, undefined_to_none=False)

@@ -6,6 +6,8 @@
   says on the wire (a ``cslir.notify.channels.Message``).
 - ``attempt``: one try at a delivery: build, send, judge, redact; and the sender threads.
 - ``outbox``: the worker that reconciles, claims, sends, retries, fails over and records.
+- ``reconcile``: requests given delivery rows, closed alerts resolved, and what this process
+  owes (sent first, and at its end waited for alone).
 - ``hook``: the process's background worker that a run session hands its pages to.
 - ``service``: what the ``cslir notify`` commands do.
 

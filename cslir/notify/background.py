@@ -45,7 +45,7 @@ class Background:
         self._horizon = self.outbox.clock() + timedelta(seconds=grace)
         self.outbox.deadline = time.monotonic() + grace
         self._stopping = True
-        self.outbox.owed_only = True
+        self.outbox.owed.only = True
         self.outbox.notice()  # one last look: what was requested or closed just now
 
     def join(self) -> None:

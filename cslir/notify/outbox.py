@@ -1,16 +1,15 @@
 """The outbox worker: every ``notify.requested`` event is delivered, retried, or failed over.
 
 One loop, in one thread, owns the store connection. Each cycle it
-- reconciles: each ``notify.requested`` event without a delivery gets one, whoever recorded it
-  and whether or not that process lived to enqueue it (the key is the run id and event seq, so
-  two workers reconciling at once make one row);
+- reconciles (``cslir.notify.reconcile``): each ``notify.requested`` event without a delivery
+  gets one, whoever recorded it and whether or not that process lived to enqueue it;
 - hands back leases held by cslir processes on this machine that have died;
 - claims due deliveries under a lease (two processes never send the same one at once), holds
   back any over its route's rate limit, and gives the rest to the sender threads;
 - records each attempt: delivered, or retried after a jittered backoff (Retry-After honoured),
   or, when the error is permanent or the budget is spent, failed and handed to the route's
   fallback; the row and its ``notify.delivered``/``notify.failed`` event commit together;
-- resolves PagerDuty alerts whose step, clock or run has closed.
+- resolves PagerDuty alerts whose step, clock or run has closed (``reconcile`` too).
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from cslir.base.errors import CslirError
@@ -32,16 +30,15 @@ from cslir.engine.events import Event, format_at, parse_at
 from cslir.notify import workers
 from cslir.notify.attempt import Attempt, Job, Senders, all_secrets
 from cslir.notify.outcomes import Result, judge_attempt, outcome_events
-from cslir.notify.plan import plan_request, resolve_payload
 from cslir.notify.policy import Policy
 from cslir.notify.ratelimit import RateLimiter
+from cslir.notify.reconcile import Owed, reconcile, resolve_closed
 from cslir.notify.routes import DEFAULT_TIMEOUT, RouteBook
 from cslir.notify.runfacts import RunFacts
 from cslir.store import StoreTarget, open_store
 from cslir.store.base import EventStore
 from cslir.store.outbox import OutboxQueries
 
-RECONCILE_BATCH = 200
 LEASE_SAFETY = 5.0  # seconds: a held delivery goes back to the queue this long before its lease
 STOP_SLACK = 0.5  # seconds past the deadline an attempt under way may take to finish
 
@@ -75,13 +72,7 @@ class Outbox:
         self._finished: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._inflight: dict[int, Job] = {}
         self._held: dict[str, deque[Job]] = {}  # claimed, waiting for a free slot on the route
-        # What this process asked for (its events, their fallbacks and resolves): at exit it
-        # waits for these only, so a short command never waits on someone else's dead endpoint.
-        self._owed_events: set[tuple[str, int]] = set()
-        self._unqueued: dict[tuple[str, int], Event] = {}  # ours, not yet given a delivery
-        self._owed: set[int] = set()
-        self._owed_open: set[int] = set()  # of those, the ones not settled yet
-        self.owed_only = False  # set when the process is ending
+        self.owed = Owed()  # what this process asked for: first, and at its end alone
         self._open: list[dict[str, Any]] = []
         self._limiter = RateLimiter()
         self._last_sweep = float("-inf")
@@ -97,8 +88,7 @@ class Outbox:
         Without an event: look at the whole store again soon (requests, closed alerts).
         """
         if event is not None:
-            self._owed_events.add((event.run, event.seq))
-            self._unqueued[(event.run, event.seq)] = event
+            self.owed.asked(event)
         self._reconcile_soon = True
         if event is None:
             self._resolve_soon = True
@@ -149,11 +139,11 @@ class Outbox:
     def settled(self, horizon: datetime | None = None) -> bool:
         """Nothing left for this worker to do before ``horizon`` (None: ever).
 
-        With ``owed_only``, only what this process asked for counts.
+        With ``owed.only``, only what this process asked for counts.
         """
         if self._reconcile_soon or self._resolve_soon or not self._finished.empty():
             return False
-        if any(self._counts(delivery) for delivery in self._inflight):
+        if any(self.owed.counts(delivery) for delivery in self._inflight):
             return False
         if horizon is None and any(self._held.values()):
             return False
@@ -162,13 +152,11 @@ class Outbox:
             for row in self._waiting()
         )
 
-    def _counts(self, delivery: int) -> bool:
-        """Whether a delivery matters now: any does, but at the end only what this process owes."""
-        return not self.owed_only or delivery in self._owed
-
     def _waiting(self) -> list[dict[str, Any]]:
         """Open deliveries that matter now and are not being sent by this worker."""
-        return [r for r in self._open if r["id"] not in self._inflight and self._counts(r["id"])]
+        return [
+            r for r in self._open if r["id"] not in self._inflight and self.owed.counts(r["id"])
+        ]
 
     def progress(self) -> str:
         """What this worker is waiting on, for a person watching ``cslir notify flush``."""
@@ -212,69 +200,21 @@ class Outbox:
 
     def _sweep(self, now: datetime) -> None:
         """All of it every ``poll`` seconds; between, only what news asked for."""
+        facts = self._facts
+        assert facts is not None
         full = time.monotonic() - self._last_sweep >= self.policy.poll
         if full:
             self._last_sweep = time.monotonic()
             self._release_dead_claims()
             self._return_stale_held(now)
         if full or self._reconcile_soon:
-            self._reconcile(now)
+            self._reconcile_soon = False  # before the query: news arriving during it sets it
+            more = reconcile(self.queue, facts, self.routes, self.owed, now=now,
+                             max_age=self.policy.max_age)  # fmt: skip
+            self._reconcile_soon = self._reconcile_soon or more
         if full or self._resolve_soon:
             self._resolve_soon = False
-            self._resolve_closed(now)
-
-    def _reconcile(self, now: datetime) -> None:
-        facts = self._facts
-        assert facts is not None
-        self._reconcile_soon = False  # before the query: news arriving during it sets it again
-        # This process's own requests first: however many older ones wait in the store, what
-        # this process asked for is queued (and so sent) before it ends.
-        ours = [self._unqueued.pop(k) for k in list(self._unqueued)]
-        batch = self.queue.unqueued_events("notify.requested", RECONCILE_BATCH)
-        if len(batch) == RECONCILE_BATCH:
-            self._reconcile_soon = True  # more next cycle
-        mine = {(e.run, e.seq) for e in ours}
-        events, items = [], []
-        for e in [*ours, *(e for e in batch if (e.run, e.seq) not in mine)]:
-            p = plan_request(e, routes=self.routes.current(), drill=facts.drill(e.run),
-                             stoppers=partial(facts.stoppers, e.run),
-                             participants=facts.participants(e.run))  # fmt: skip
-            if p.withheld is not None:  # a drill's page to a real on-call route: recorded, not sent
-                self.queue.withhold_delivery(e.run, e.seq, p.route, p.payload, p.key, now,
-                                             p.withheld)  # fmt: skip
-                continue
-            events.append(e)
-            items.append((e.run, e.seq, p.route, p.payload, p.key, now))
-        rows = self.queue.enqueue_deliveries(items)
-        for event, row in zip(events, rows, strict=True):
-            if (event.run, event.seq) in self._owed_events or (
-                event.data.get("fallback_of") in self._owed
-            ):
-                self._owe(row)
-            age = (now - parse_at(event.at)).total_seconds()
-            if age > self.policy.max_age:
-                note = f"requested {format_span(age)} before any worker saw it; not sent"
-                self.queue.finish_delivery(row, "superseded", 0, now, note)
-
-    def _resolve_closed(self, now: datetime) -> None:
-        facts = self._facts
-        assert facts is not None
-        for trigger in self.queue.delivered_triggers("pagerduty"):
-            run, seq = trigger["run"], trigger["event_seq"]
-            if run is None or seq is None:
-                continue
-            steps = list(trigger["payload"].get("resolve_steps") or [])
-            closed = facts.closing_seq(run, steps, after=seq)
-            if closed is not None:
-                key = trigger["idempotency_key"] + "-resolve"
-                payload = resolve_payload(trigger["payload"])
-                row = self.queue.enqueue_delivery(run, closed, trigger["route"], payload, key, now)
-                if trigger["id"] in self._owed:
-                    self._owe(row)
-
-    def _owe(self, delivery: int) -> None:
-        self._owed.add(delivery)
-        self._owed_open.add(delivery)
+            resolve_closed(self.queue, facts, self.owed, now=now)
 
     def _release_dead_claims(self) -> None:
         leased = [r for r in self.queue.open_delivery_times() if r["status"] == "delivering"]
@@ -296,8 +236,8 @@ class Outbox:
         # What this process owes goes first, and at the end only that: older deliveries due in
         # the store must never crowd out the pages of the run that is finishing.
         claimed = self.queue.claim_due_deliveries(
-            format_at(now), self.id, self._lease(), room, first=self._owed_open,
-            only=self._owed_open if self.owed_only else None,
+            format_at(now), self.id, self._lease(), room, first=self.owed.open,
+            only=self.owed.open if self.owed.only else None,
         )  # fmt: skip
         for row in claimed:
             try:
@@ -372,7 +312,7 @@ class Outbox:
                 worker=self.id, first_attempt_at=verdict.first,
             )  # fmt: skip
             return
-        self._owed_open.discard(row["id"])
+        self.owed.open.discard(row["id"])
         fallback = self._fallback(row) if verdict.status == "failed" else None
         events = outcome_events(row, verdict, fallback, now)
         settled = self.queue.finish_delivery(

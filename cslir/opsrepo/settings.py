@@ -39,6 +39,16 @@ class Settings:
     signing_key: str | None = None  # a secret reference to the private key (PEM or its path)
     verify_key: Path | None = None  # the public key file
 
+    def roles_of(self, person: str) -> list[str] | None:
+        """The roles ``responders:`` gives ``person`` (names compare without case), or None
+        if it does not name them: then nothing vouches for their holding any role."""
+        wanted = person.strip().casefold()
+        for name, entry in self.responders.items():
+            if str(name).strip().casefold() == wanted:
+                roles = entry.get("roles") if isinstance(entry, Mapping) else None
+                return [str(r) for r in roles] if isinstance(roles, list) else []
+        return None
+
 
 def load_settings(
     root_option: str | None = None,
@@ -56,9 +66,11 @@ def load_settings(
     path = root / SETTINGS_FILE
     if path.is_file():
         try:
-            data = yamlload.load(path, display=str(path)).data
+            doc = yamlload.load(path, display=str(path))
         except yamlload.YamlError as e:
             raise InvalidInput(e.diagnostic.format()) from None
+        _check(doc)
+        data = doc.data
     store_setting = env.get("CSLIR_STORE") or data.get("store")
     store: Path | str = Path(".cslir") / "cslir.db"
     if isinstance(store_setting, str) and storeurl.is_url(store_setting):
@@ -79,6 +91,27 @@ def load_settings(
         signing_key=_text(data, "signing_key"),
         verify_key=root / data["verify_key"] if _text(data, "verify_key") else None,
     )
+
+
+def _check(doc: Any) -> None:
+    """Refuse a cslir.yaml whose values are not what every command relies on (a list where a
+    mapping belongs, an unknown time zone), with each error located as validate locates it."""
+    from cslir.opsrepo.diagnostics import Diagnostic
+    from cslir.opsrepo.documents import Collector
+    from cslir.opsrepo.opschecks import check_settings
+    from cslir.opsrepo.schemas import KINDS
+
+    out: list[Diagnostic] = []
+    report = Collector(doc, out)
+    KINDS["settings"][0].check(doc.data, (), report)
+    if not out:
+        check_settings(doc.data, None, report)
+    errors = sorted(d for d in out if d.severity == "error")
+    if len(errors) == 1:
+        raise InvalidInput(errors[0].format())
+    if errors:
+        listing = "\n".join(d.format() for d in errors)
+        raise InvalidInput(f"{doc.path} has {len(errors)} error(s); fix them first:\n{listing}")
 
 
 def _text(data: Mapping[str, Any], key: str) -> str | None:

@@ -35,7 +35,10 @@ def expand(paths: Iterable[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out += yaml_files(p)
+            found = yaml_files(p)
+            if not found:  # a mistyped or empty folder must not pass for a valid one
+                raise InvalidInput(f"no YAML files found in {p} (*.yaml, *.yml)")
+            out += found
         elif p.exists():
             out.append(p)
         else:
@@ -73,6 +76,10 @@ def validate(
     estimates against its deadline, ``cslir plan``'s verdict) is an error too.
     """
     files = expand(paths) if paths else repo_files(root)
+    if not files:
+        raise InvalidInput(
+            f"no YAML files found in {root} (cslir.yaml, playbooks/, notifiers/, drills/)"
+        )
     documents = Documents()
     loaded = [(f, documents.get(f)) for f in files]
     routes = documents.route_names(root)
@@ -113,13 +120,15 @@ def load_playbook(path: Path, root: Path) -> Playbook:
     documents = Documents()
     doc = documents.get(path)
     if isinstance(doc, yamlload.YamlError):
-        raise InvalidInput(doc.diagnostic.format())
+        raise _refused(path, [doc.diagnostic])
     routes = documents.route_names(root)
     expansion, diagnostics = check_playbook(doc, routes, path, root, documents)
     errors = errors_of(diagnostics)
     if errors:
-        listing = "\n".join(d.format() for d in errors)
-        raise InvalidInput(
-            f"{display(path)} has {len(errors)} error(s); fix them first:\n{listing}"
-        )
+        raise _refused(path, errors)
     return build_playbook(expansion.data, path=str(path), text=doc.text, includes=expansion.texts)
+
+
+def _refused(path: Path, errors: list[Diagnostic]) -> InvalidInput:
+    listing = "\n".join(d.format() for d in errors)
+    return InvalidInput(f"{display(path)} has {len(errors)} error(s); fix them first:\n{listing}")

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from cslir.base.files import open_regular
 from cslir.opsrepo.diagnostics import Diagnostic
 
 MAX_BYTES = 1024 * 1024
@@ -102,6 +103,12 @@ def _check_tabs(path: str, text: str) -> None:
 def _compose(path: str, text: str) -> yaml.Node | None:
     try:
         return yaml.compose(text, Loader=_Loader)
+    except yaml.reader.ReaderError as e:  # a character YAML forbids: say where, on one line
+        before = text[: e.position]
+        line, col = before.count("\n") + 1, e.position - before.rfind("\n")
+        char = e.character if isinstance(e.character, int) else ord(str(e.character)[:1] or " ")
+        raise _fail(path, line, col, f"invalid YAML: {e.reason} (U+{char:04X} here); remove it"
+                    ) from None  # fmt: skip
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -113,7 +120,7 @@ def _compose(path: str, text: str) -> yaml.Node | None:
                 problem = f"{e.problem} ({e.context} that starts at line {start.line + 1})"
         raise _fail(path, line, col, f"invalid YAML: {problem}") from None
     except yaml.YAMLError as e:
-        raise _fail(path, 1, 1, f"invalid YAML: {e}") from None
+        raise _fail(path, 1, 1, f"invalid YAML: {str(e).splitlines()[0]}") from None
 
 
 class _Builder:
@@ -215,7 +222,7 @@ def load(path: str | Path, display: str | None = None) -> Document:
     """Load a YAML file; ``display`` is the path to show in messages."""
     shown = display or str(path)
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # a FIFO or a device is refused, never read
             raw = f.read(MAX_BYTES + 1)
     except OSError as e:
         raise _fail(shown, 1, 1, f"cannot read file: {e.strerror}") from None

@@ -47,10 +47,10 @@ def dealings(state: RunState, logged: list[Row], steps: list[Row]) -> list[Row]:
             "actor": r["actor"],
             "kind": "report" if purpose[r["id"]] == "report" else "answer",
             "direction": "out",
-            "authority": "",
+            "authority": (r["submission"] or {}).get("recipient", ""),  # as the responder gave it
             "summary": r["title"],
             "due": None,
-            "ref": None,
+            "ref": (r["submission"] or {}).get("reference"),
             "step": r["id"],
             "source": "step",
         }

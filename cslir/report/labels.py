@@ -310,6 +310,12 @@ _TABLE: dict[str, tuple[str, str]] = {
     "evidence_n": ("evidence: {n}", "证据 {n} 份"),
     "attempts": ("{n} attempts", "共 {n} 次尝试"),
     "clock": ("Clock", "时限"),
+    "automated": ("automated", "自动执行"),
+    "recorded_at": ("recorded {when}", "记录于 {when}"),
+    "entered_by": ("entered by {name}", "由 {name} 录入"),
+    "sub_recipient": ("to", "报送对象"),
+    "sub_channel": ("via", "报送方式"),
+    "sub_reference": ("receipt", "回执编号"),
     "no_receipt": ("no evidence attached", "未附证据"),
     # -- timeline sentences ------------------------------------------------------------------
     "ev.run.opened": (

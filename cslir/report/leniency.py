@@ -19,11 +19,14 @@ What each step proves is its ``purpose:`` label, never a guess from its wording:
 Only what was *done* is claimed: a skipped or failed step appears among the deviations from the
 plan with its reason, never as a measure, and a decision (to report or not) is never listed as
 cooperation. Earlier drills of the same playbook are evidence of preparedness. Whether this is
-a first violation is not in a run's record; the file says so.
+a first violation is not in a run's record; the file says so. Evidence counts only if it is
+evidence: the placeholder text that ``--auto``/``--answers`` once recorded for a step finished
+without any is not counted.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -42,6 +45,20 @@ HARM_REDUCED = ("containment", "remediation", "notification")
 OUTBOUND = ("answer", "submission", "report")
 
 Row = dict[str, Any]
+
+# What --auto and --answers recorded as a step's "evidence" before they stopped making it up:
+# it proves nothing, so it never counts as evidence (each is its text's sha256).
+PLACEHOLDERS = frozenset(
+    hashlib.sha256(text.encode("utf-8")).hexdigest()
+    for text in (
+        "no evidence was supplied: the step was finished non-interactively (--auto/--answers)",
+    )
+)
+
+
+def counted(evidence: list[str]) -> int:
+    """How many of a step's evidence items (sha256 each) are evidence of anything."""
+    return sum(1 for sha in evidence if sha not in PLACEHOLDERS)
 
 
 def build(
@@ -105,7 +122,8 @@ def _reports(
         if d["kind"] in ("report", "submission"):
             out.append({"step": d["step"], "title": d["summary"], "recipient": d["authority"],
                         "basis": [], "clock": None, "clock_title": None, "status": "done",
-                        "made_at": d["at"], "due": d["due"], "state": None,
+                        "made_at": d["at"], "recorded_at": None, "submission": None,
+                        "automated": False, "due": d["due"], "state": None,
                         "margin_seconds": _margin(d["at"], d["due"]), "evidence": 0,
                         "reason": None, "source": "dealing"})  # fmt: skip
     return out
@@ -123,6 +141,9 @@ def _report_row(step: Step, row: Row, clock: Row | None, say: Describer) -> Row:
         "clock_title": clock["title"] if clock else None,
         "status": row["status"],
         "made_at": made,
+        "recorded_at": row["recorded"] if made else None,
+        "submission": row["submission"],
+        "automated": row["automated"],
         "due": due,
         "state": clock["state"] if clock else None,
         "margin_seconds": _margin(made, due),

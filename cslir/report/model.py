@@ -19,7 +19,9 @@ from itertools import islice, takewhile
 from typing import Any
 
 from cslir.base.errors import InvalidInput
+from cslir.engine.actions import SUBMISSION
 from cslir.engine.clocks import ClockView, views
+from cslir.engine.context import template_context
 from cslir.engine.durations import parse_duration
 from cslir.engine.events import Event, format_at
 from cslir.engine.model import localize
@@ -46,6 +48,7 @@ NOTE_TYPES = ("note.added",)
 EVIDENCE_TYPES = ("evidence.added",)
 NOTIFY_TYPES = ("notify.requested",)
 COMMAND_TYPES = ("command.finished",)
+OUTCOME_TYPES = ("step.done", "step.skipped", "step.failed", "decision.made", "approval.granted")
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -70,6 +73,7 @@ class _Collector:
         self.types: Counter[str] = Counter()
         self.actors: Counter[str] = Counter()
         self.started: set[str] = set()  # steps whose start was recorded, not inferred
+        self.outcomes: dict[str, Event] = {}  # each step's last outcome, as recorded
         self.decisions: list[Event] = []
         self.dealings: list[Row] = []
         self.approvals: dict[str, dict[str, Event]] = {}
@@ -88,6 +92,10 @@ class _Collector:
         step = e.data.get("step")
         if e.type in ("step.started", "approval.requested") and isinstance(step, str):
             self.started.add(step)
+        if e.type in OUTCOME_TYPES and isinstance(step, str):
+            self.outcomes[step] = e
+        elif e.type == "step.retried" and isinstance(step, str):
+            self.outcomes.pop(step, None)
         if e.type == "run.opened":
             snapshot = e.data.get("playbook")
             if isinstance(snapshot, dict):
@@ -207,7 +215,8 @@ def build_report(
 
     now = report_time(state, at, clock)
     pb = state.playbook
-    say = Describer(pb, table, lang)
+    tz = state.timezone or default_tz
+    say = Describer(pb, table, lang, template_context(state, now, tz))
     clocks = [_clock(v, state.scenario(now), say) for v in views(state, now)]
     steps = [_step(state, sid, seen, say) for sid in state.steps]
     improvements = seen.improvements.rows()
@@ -215,7 +224,7 @@ def build_report(
         "report_version": REPORT_VERSION,
         "lang": lang,
         "as_of": _iso(now),
-        "timezone": state.timezone or default_tz or "UTC",
+        "timezone": tz or "UTC",
         "overview": {
             "run": state.run_id,
             "playbook": _playbook(state, seen.recorded_sha256, lang),
@@ -235,7 +244,7 @@ def build_report(
         "notifications": rows(
             NOTIFY_TYPES, notification_row, "notifications", delivered(seen.deliveries)
         ),
-        "commands": rows(COMMAND_TYPES, say.command_row, "commands"),
+        "commands": rows(COMMAND_TYPES, say.command_row, "commands", say.titled),
         "evidence": rows(EVIDENCE_TYPES, say.evidence_row, "evidence"),
         "flags": flags(state, seen.decisions, say),
         "dealings": dealings(state, seen.dealings, steps),
@@ -335,6 +344,8 @@ def _step(state: RunState, step_id: str, seen: _Collector, say: Describer) -> Ro
     planned = parse_duration(step.estimate) if step.estimate else None
     # a working-day estimate has no fixed length in seconds: the report shows it as written
     estimate = planned.seconds if planned and not planned.is_working_days else None
+    outcome = seen.outcomes.get(step_id)
+    facts = {k: outcome.data[k] for k in SUBMISSION if outcome and k in outcome.data}
     return {
         "id": step_id,
         "title": say.step_title(step_id),
@@ -350,8 +361,13 @@ def _step(state: RunState, step_id: str, seen: _Collector, say: Describer) -> Ro
         "estimate_seconds": estimate,
         "reason": s.reason,
         "attempts": s.attempts,
-        "evidence": len(s.evidence),
+        "evidence": leniency.counted(s.evidence),
         "stops": list(step.stops),
+        # when the outcome was recorded; "ended" is when the act happened, if the responder
+        # said (a report filed at 10:55 and recorded at 11:10)
+        "recorded": outcome.at if outcome else None,
+        "automated": bool(outcome and outcome.data.get("automated")),
+        "submission": facts or None,
     }
 
 
@@ -369,6 +385,7 @@ def _decision(e: Event, say: Describer) -> Row:
         "label": say.choice_label(step, d.get("value")),
         "rationale": d.get("rationale"),
         "floor": _floor(d.get("floor"), say.lang),
+        "automated": bool(d.get("automated")),
     }
 
 
@@ -397,4 +414,11 @@ def _approval(step_id: str, got: dict[str, Event], say: Describer) -> Row:
         "granted_by": granted.actor if granted else None,
         "granted_at": granted.at if granted else None,
         "rationale": granted.data.get("rationale") if granted else None,
+        "automated": bool(granted and granted.data.get("automated")),
+        # an approval entered from an answers file: who entered it in the approver's name
+        "recorded_by": _name_of(granted.data.get("recorded_by")) if granted else None,
     }
+
+
+def _name_of(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -4,7 +4,8 @@ Templates ship in ``cslir/templates`` and a ``--template DIR`` holding ``report.
 ``report.html.j2`` overrides them. They run in ``SandboxedEnvironment`` with ``StrictUndefined``
 (a missing name is an error, never a blank in a record shown to a regulator); HTML is
 autoescaped, and Markdown output escapes the characters that would turn recorded text into
-markup. Output is written a piece at a time, so a long run never sits in memory as one string.
+markup; in both, control characters are spelled out (``base.safetext``). Output is written a
+piece at a time, so a long run never sits in memory as one string.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def environment(
         loader=ChoiceLoader(loaders),
         undefined=StrictUndefined,
         autoescape=fmt == "html",
-        finalize=_md_escape if fmt == "md" else None,
+        finalize=_md_escape if fmt == "md" else _html_printable,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -125,6 +126,14 @@ def _md_escape(value: Any) -> Any:
         return printable(value.translate(_MD_ESCAPES))
     if isinstance(value, Raw):
         return Raw(printable(value))
+    return value
+
+
+def _html_printable(value: Any) -> Any:
+    """Recorded text with its control characters spelled out, before HTML autoescaping: a
+    report opened with ``cat`` or ``less`` must not run the ESC and OSC sequences it quotes."""
+    if isinstance(value, str) and not hasattr(value, "__html__"):  # Markup is cslir's own
+        return printable(value)
     return value
 
 

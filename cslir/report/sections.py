@@ -15,6 +15,7 @@ from typing import Any
 
 from cslir.engine.events import Event
 from cslir.engine.model import Playbook, localize
+from cslir.engine.templating import render_shown
 
 Source = Callable[[], Iterable[Event]]
 Row = dict[str, Any]
@@ -112,20 +113,42 @@ def cut(text: str, limit: int) -> str:
 class Describer:
     """Turns events into rows, with the playbook's text in the report's language."""
 
-    def __init__(self, playbook: Playbook, table: Mapping[str, str], lang: str) -> None:
+    def __init__(
+        self,
+        playbook: Playbook,
+        table: Mapping[str, str],
+        lang: str,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
         self.pb = playbook
         self.t = table
         self.lang = lang
         self._steps = {s.id: s for s in playbook.steps}
+        # what templated text (``Contain {{ system }}``) is rendered with, as the walkthrough
+        # does; without it (while the events are still being folded) text is left as written
+        self._context = dict(context) if context is not None else None
+        self._shown: dict[str, str] = {}
+
+    def shown(self, text: str) -> str:
+        """Playbook text as the run saw it: its template rendered (once per distinct text)."""
+        if self._context is None:
+            return text
+        if text not in self._shown:
+            self._shown[text] = render_shown(text, self._context)
+        return self._shown[text]
 
     def step_title(self, step_id: str | None) -> str:
         step = self._steps.get(step_id or "")
         if step is None:
             return step_id or ""
-        title = localize(step.title, self.lang)
+        title = self.shown(localize(step.title, self.lang))
         if not title and step.kind == "notify" and step.route:
             title = self.t["page_route"].format(route=step.route)
         return title or step.id
+
+    def titled(self, row: Row) -> Row:
+        """A row made while folding, given its step's title as rendered once the fold is done."""
+        return {**row, "title": self.step_title(row.get("step"))}
 
     def role_title(self, role: str | None) -> str | None:
         """A role as the playbook names it in this language, else its id."""
@@ -200,7 +223,7 @@ class Describer:
     def _checklist_item(self, step_id: str | None, item: Any) -> str:
         step = self._steps.get(step_id or "")
         if step is not None and isinstance(item, int) and 0 <= item < len(step.checklist):
-            return localize(step.checklist[item], self.lang)
+            return self.shown(localize(step.checklist[item], self.lang))
         return str(item)
 
     # -- the other sections -----------------------------------------------------------------

@@ -5,10 +5,14 @@ An answers file is YAML: ``inputs:`` (name -> value) and ``steps:`` (step id -> 
     inputs: {system: crm, operator: other}
     steps:
       grade: {choice: major, rationale: 1.2 M records}
-      first-report: {outcome: done, evidence: {text: "receipt 12387-991"}}
+      first-report: {outcome: done, at: "2026-03-02 10:55", recipient: CAC Beijing office,
+                     channel: online form, reference: "12387-991",
+                     evidence: {file: receipt.pdf}}
       police-report: {outcome: skip, reason: no crime suspected}
       approve-notice: {approved_by: li.legal}
 
+``at`` is when the act happened, if not when it is recorded; ``approved_by`` must name someone
+cslir.yaml's ``responders:`` lists with the step's role, not the person running the file.
 Every problem in the file is reported at once, located. Asking on a terminal is the caller's
 (``cslir.terminal.prompts``), passed in to ``collect_inputs``.
 """
@@ -17,21 +21,37 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cslir.base.errors import InvalidInput, UsageError
+from cslir.base.errors import ActionRefused, InvalidInput, UsageError
+from cslir.engine import actions
 from cslir.engine.inputs import InputValueError, parse_value, to_json
-from cslir.engine.model import Input, Playbook
+from cslir.engine.model import Input, Playbook, Step
 from cslir.opsrepo.diagnostics import Diagnostic, did_you_mean
 
-ANSWER_KEYS = {"outcome", "reason", "choice", "rationale", "evidence", "approved_by", "note"}
+ANSWER_KEYS = {"outcome", "reason", "choice", "rationale", "evidence", "approved_by", "note",
+               "at", *actions.SUBMISSION}  # fmt: skip
 
 At = Callable[..., Diagnostic]  # (where, message, key=False) -> a located error
 Ask = Callable[[Input], Any]  # asks for one input on a terminal; None when left blank
+Approver = Callable[[Step, str], str | None]  # why a name may not sign a step off, or None
 
 
-def load_answers(path: Path, playbook: Playbook | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Context:
+    """What the answers are checked against beyond the playbook: the time an ``at`` may not
+    pass and the zone it is read in, and who may sign approvals off."""
+
+    now: dt.datetime | None = None
+    tz: dt.tzinfo | None = None
+    approver: Approver | None = None
+
+
+def load_answers(
+    path: Path, playbook: Playbook | None = None, context: Context | None = None
+) -> dict[str, Any]:
     """Read an answers file: its data, or every problem in it at once, located."""
     from cslir.opsrepo import yamlload
     from cslir.opsrepo.documents import display
@@ -42,7 +62,7 @@ def load_answers(path: Path, playbook: Playbook | None = None) -> dict[str, Any]
     except yamlload.YamlError as e:
         problems = [e.diagnostic]
     else:
-        problems = sorted(_answer_problems(doc, playbook, path.parent))
+        problems = sorted(_answer_problems(doc, playbook, path.parent, context or Context()))
     if problems:
         listing = "\n".join(d.format() for d in problems)
         raise InvalidInput(f"{shown} has {len(problems)} error(s); fix them first:\n{listing}")
@@ -50,7 +70,9 @@ def load_answers(path: Path, playbook: Playbook | None = None) -> dict[str, Any]
     return data
 
 
-def _answer_problems(doc: Any, pb: Playbook | None, base: Path) -> Iterator[Diagnostic]:
+def _answer_problems(
+    doc: Any, pb: Playbook | None, base: Path, ctx: Context
+) -> Iterator[Diagnostic]:
     def at(where: tuple[Any, ...], message: str, *, key: bool = False) -> Diagnostic:
         line, col = doc.loc(where, key=key)
         return Diagnostic(doc.path, line, col, "error", message)
@@ -79,8 +101,13 @@ def _answer_problems(doc: Any, pb: Playbook | None, base: Path) -> Iterator[Diag
                      "{outcome: done}")  # fmt: skip
             continue
         yield from _step_problems(at, sid, ans, base)
-        if pb is not None and "choice" in ans and sid in (ids or ()):
+        yield from _fact_problems(at, sid, ans, ctx)
+        if pb is None or sid not in (ids or ()):
+            continue
+        if "choice" in ans:
             yield from _choice_problems(at, sid, ans["choice"], pb)
+        if "approved_by" in ans:
+            yield from _approver_problems(at, pb.step(sid), ans["approved_by"], ctx)
 
 
 def _step_problems(at: At, sid: str, ans: dict[str, Any], base: Path) -> Iterator[Diagnostic]:
@@ -98,6 +125,41 @@ def _step_problems(at: At, sid: str, ans: dict[str, Any], base: Path) -> Iterato
         if not found.is_file():
             yield at(("steps", sid, "evidence", "file"), f"no such file: {found}")
         ev["file"] = str(found)
+
+
+def _fact_problems(at: At, sid: str, ans: dict[str, Any], ctx: Context) -> Iterator[Diagnostic]:
+    """When the act happened (``at``, read as ``cslir step --at`` reads it) and a submission's
+    recipient, channel and reference: facts of something done."""
+    facts = [k for k in ("at", *actions.SUBMISSION) if k in ans]
+    if facts and ans.get("outcome", "done") != "done":
+        yield at(("steps", sid, facts[0]), f"{facts[0]}: goes with outcome: done (the act it dates"
+                 " or describes)")  # fmt: skip
+    if "at" in ans:
+        try:
+            moment = parse_value("datetime", ans["at"], now=ctx.now, tz=ctx.tz)
+        except InputValueError as e:
+            yield at(("steps", sid, "at"), f"at: {e}")
+        else:  # as the run will record it: UTC, "now" and "30m ago" resolved
+            if isinstance(moment, dt.datetime):
+                ans["at"] = to_json(moment)
+            else:
+                del ans["at"]
+    for key in actions.SUBMISSION:
+        if key in ans:
+            try:
+                actions.submission({key: ans[key]})
+            except ActionRefused as e:
+                yield at(("steps", sid, key), e.message)
+
+
+def _approver_problems(at: At, step: Step, name: Any, ctx: Context) -> Iterator[Diagnostic]:
+    where = ("steps", step.id, "approved_by")
+    if step.kind != "approval":
+        yield at(where, f"approved_by answers an approval step; '{step.id}' is a {step.kind} step")
+    elif not isinstance(name, str) or not name.strip():
+        yield at(where, "approved_by must name the person who approved")
+    elif ctx.approver is not None and (problem := ctx.approver(step, name)):
+        yield at(where, problem)
 
 
 def _choice_problems(at: At, sid: str, choice: Any, pb: Playbook) -> Iterator[Diagnostic]:

@@ -20,7 +20,7 @@ from cslir.engine.durations import parse_duration
 from cslir.engine.events import Event
 from cslir.engine.model import Step, localize
 from cslir.engine.state import RunState
-from cslir.engine.templating import TemplateProblem, render
+from cslir.engine.templating import TemplateProblem, render, render_shown
 from cslir.runs.session import RunCore
 
 
@@ -62,7 +62,7 @@ class RunSession(RunCore):
             step = s.playbook.step(step_id)
             route = self.role_routes.get(step.by or "")
             if items and route:
-                title = localize(step.title) or step_id
+                title = render_shown(localize(step.title), self.context(s)) or step_id
                 message = (
                     f"Approval needed from the {step.by} role: {title} "
                     f"(run {self.run_id}, {localize(s.playbook.title)}). "

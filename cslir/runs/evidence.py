@@ -6,31 +6,29 @@ before the ``evidence.added`` event that names them is recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from cslir.base.errors import InvalidInput
+from cslir.base.files import NotRegularFile, open_regular
 from cslir.store.base import EventStore, EvidenceTooLarge
 
 
 def store_file(path: Path, store: EventStore) -> dict[str, Any]:
-    if not path.is_file():
-        if path.exists():  # a FIFO would hang the copy; /dev/null would record nothing
-            raise InvalidInput(
-                f"{path}: not a regular file (a directory, pipe or device); give the file itself"
-            )
-        raise InvalidInput(f"{path}: no such file")
-
-    def chunks() -> Iterator[bytes]:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 16):
-                yield chunk
-
+    # a FIFO would hang the copy and /dev/null would record nothing: refused before reading
     try:
-        sha, size = store.put_evidence(chunks())
-    except EvidenceTooLarge as e:
-        raise EvidenceTooLarge(f"{path}: {e.message}") from None
+        source = open_regular(path)
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such file") from None
+    except NotRegularFile as e:
+        raise InvalidInput(f"{path}: {e.strerror}; give the file itself") from None
+    except OSError as e:
+        raise InvalidInput(f"{path}: cannot read it: {e.strerror}") from None
+    with source:
+        try:
+            sha, size = store.put_evidence(iter(lambda: source.read(1 << 16), b""))
+        except EvidenceTooLarge as e:
+            raise EvidenceTooLarge(f"{path}: {e.message}") from None
     return {"kind": "file", "name": path.name, "sha256": sha, "size": size}
 
 

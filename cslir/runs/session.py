@@ -19,11 +19,12 @@ from typing import Any
 from cslir.base.errors import ActionRefused
 from cslir.base.timefmt import utcnow
 from cslir.engine import actions
-from cslir.engine.clocks import due_alerts, views
+from cslir.engine.clocks import due_alerts
+from cslir.engine.context import template_context
 from cslir.engine.events import Event, NewEvent
 from cslir.engine.model import Playbook, localize
-from cslir.engine.state import RunState, advance, fold, input_values
-from cslir.engine.templating import TemplateProblem, render
+from cslir.engine.state import RunState, advance, fold
+from cslir.engine.templating import render_shown
 from cslir.opsrepo.snapshot import playbook_from_opening
 from cslir.runs.sealing import seal_milestones, unsealed
 from cslir.store.base import EventStore, SeqConflict
@@ -180,29 +181,7 @@ class RunCore:
     # -- context for templates ---------------------------------------------------------------
 
     def context(self, st: RunState | None = None) -> dict[str, Any]:
-        st = st or self.state()
-        now = self.now()
-        values = input_values(st.inputs, st.playbook)
-        clocks = {}
-        for v in views(st, now):
-            clocks[v.id] = {
-                "state": v.state,
-                "due_utc": v.due_at.isoformat() if v.due_at else "not started",
-                "due_local": self.local(v.due_at) if v.due_at else "not started yet",
-                "provisional": v.provisional,
-            }
-        return {
-            **values,
-            "inputs": {
-                k: self.local(v) if isinstance(v, datetime) else v for k, v in values.items()
-            },
-            "clocks": clocks,
-            "run": {"id": st.run_id, "mode": st.mode},
-            "playbook": {"id": st.playbook.id, "title": localize(st.playbook.title)},
-            "steps": {k: {"status": s.status, "actor": s.actor} for k, s in st.steps.items()},
-            "drill": st.drill,
-            "now": self.local(now),
-        }
+        return template_context(st or self.state(), self.now(), self.timezone())
 
     def local(self, moment: datetime) -> str:
         from cslir.base.timefmt import local_text
@@ -213,11 +192,7 @@ class RunCore:
         return (self._state or self.state()).timezone  # fixed when the run opened
 
     def render(self, text: Any, lang: str | None = None) -> str:
-        src = localize(text, lang)
-        try:
-            return render(src, self.context())
-        except TemplateProblem as e:
-            return f"{src}  [template error: {e}]"
+        return render_shown(localize(text, lang), self.context())
 
     # -- the watch -----------------------------------------------------------------------------
 

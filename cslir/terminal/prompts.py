@@ -1,4 +1,5 @@
-"""Asking a responder for a playbook input on the terminal, again on a bad answer.
+"""Asking a responder on the terminal: a playbook input (again on a bad answer), and when and
+with what receipt a report or notice was filed.
 
 Every prompt has a non-interactive twin (``--var``, ``--answers``, ``--auto``): see
 ``cslir.runs.answers.collect_inputs``, which takes ``ask_input`` as its way of asking.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from cslir.base.errors import ActionRefused
 from cslir.engine.inputs import InputValueError, parse_value, to_json
 from cslir.engine.model import Input, localize
 from cslir.terminal.console import Term
@@ -43,3 +45,19 @@ def ask_input(
                                          future=spec.future))  # fmt: skip
         except InputValueError as e:
             term.say(f"  {e}; try again", "red")
+
+
+def ask_filing(
+    term: Term, *, now: dt.datetime, tz: dt.tzinfo | None
+) -> tuple[dt.datetime | None, dict[str, str]]:
+    """When a report or notice was really filed (None: now), and its receipt; Enter skips
+    each. A time that does not read is refused, and the step is not done."""
+    when = term.ask("  filed when? (Enter: now; or e.g. 2026-03-02 10:55, 20m ago) > ").strip()
+    at = None
+    if when:
+        try:
+            at = parse_value("datetime", when, now=now, tz=tz)
+        except InputValueError as e:
+            raise ActionRefused(f"{e}; the step is not done") from None
+    reference = term.ask("  receipt or reference number (Enter: none) > ").strip()
+    return at, {"reference": reference} if reference else {}

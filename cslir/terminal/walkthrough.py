@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 from cslir.base.errors import ActionRefused, CslirError, Interrupted
+from cslir.base.timefmt import zone
 from cslir.engine import actions
+from cslir.engine.actions import same_person
 from cslir.engine.events import Event
 from cslir.engine.floors import propose
 from cslir.engine.model import Step, localize
@@ -20,6 +23,7 @@ from cslir.engine.state import RunState
 from cslir.runs.effects import RunSession
 from cslir.runs.session import paused_message
 from cslir.terminal.console import Term
+from cslir.terminal.prompts import ask_filing
 from cslir.terminal.statusview import clock_lines, status_lines
 from cslir.terminal.stepview import (
     HELP,
@@ -141,7 +145,7 @@ class Walkthrough:
             step, s = st.index.step[sid], st.steps[sid]
             if s.status == "running" and sid not in orphans:
                 continue
-            if s.status == "waiting" and s.requested_by in (None, self.s.actor):
+            if s.status == "waiting" and same_person(s.requested_by or self.s.actor, self.s.actor):
                 continue  # an approval waits for someone other than who asked for it
             mine = step.owner in (None, self.role) or (
                 step.kind == "approval" and step.by == self.role
@@ -322,7 +326,11 @@ class Walkthrough:
             self.s.record(partial(actions.check_item, step_id=step.id, item=i))
         if step.needs_evidence and not s.evidence:
             self.evidence(step)  # what the step is for: ask for it rather than refuse
-        self.s.record(lambda s: actions.done(s, step.id))
+        at: datetime | None = None
+        facts: dict[str, str] = {}
+        if step.submits:  # a report or notice: when it was really filed, and its receipt
+            at, facts = ask_filing(self.term, now=self.s.now(), tz=zone(self.s.timezone()))
+        self.s.record(lambda s: actions.done(s, step.id, at=at, facts=facts))
 
     def decide(self, st: RunState, step: Step, line: str) -> None:
         choices = [c.value for c in st.playbook.choices_of(step)]
