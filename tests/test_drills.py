@@ -182,7 +182,9 @@ def test_each_inject_is_recorded_once_however_many_processes_watch(tmp_path: Pat
     assert pages_for == {"drill": 1, "inject": 1}
 
 
-def test_injects_are_delivered_once_across_a_kill_and_a_resume(tmp_path: Path) -> None:
+def test_injects_are_delivered_once_across_a_kill_and_a_resume(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
     import os
     import signal
     import subprocess
@@ -190,11 +192,15 @@ def test_injects_are_delivered_once_across_a_kill_and_a_resume(tmp_path: Path) -
     from drillkit import wait_until
     from runkit import cslir_argv, only_run
 
+    # every page is answered: one to a dead endpoint fails once its retry budget is spent,
+    # which may happen before or after resume ends, and a failed page makes resume exit 1
+    server.script(*[Reply(200)] * 60)
     root = drill_ops(tmp_path, "paced-drill")
-    env = drill_env(tmp_path, root)
-    # 2 scenario hours of timer at 3600 times the wall clock: about two seconds
+    env = drill_env(tmp_path, root, server)
+    # 2 scenario hours of timer at 1800 times the wall clock: about four seconds. Inject 1
+    # (at 30m) fires after one; the kill that follows has three more before the run would close
     held = subprocess.Popen(
-        cslir_argv("drill", "run", "drills/paced-drill.yaml", "--auto", "--speed", "3600"),
+        cslir_argv("drill", "run", "drills/paced-drill.yaml", "--auto", "--speed", "1800"),
         env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     wait_until(lambda: len(_runs(tmp_path)) == 1)
@@ -209,6 +215,17 @@ def test_injects_are_delivered_once_across_a_kill_and_a_resume(tmp_path: Path) -
     numbers = [e.data["inject"] for e in events_of(tmp_path, rid, "drill.inject")]
     assert sorted(numbers) == [1, 2, 3]
     assert len(events_of(tmp_path, rid, "run.closed", "drill.scored")) == 2
+    flushed = cslir("notify", "flush", env=env, cwd=root)  # what the killed process left
+    assert flushed.returncode == 0, flushed.stdout + flushed.stderr
+    # a page under way at the kill is sent again under the same idempotency key, never anew
+    sent = {(r.headers["webhook-id"], json.loads(r.body)["data"]["title"])
+            for r in server.requests if r.path == "/drill-room"}  # fmt: skip
+    assert sorted(title.split(":")[0] for _, title in sent) == [
+        "【演练】[DRILL] Drill 'Paced drill' (paced-drill) has started",
+        "【演练】[DRILL] Inject 1 (at +30m)",
+        "【演练】[DRILL] Inject 2 (after contain)",
+        "【演练】[DRILL] Inject 3 (at +90m)",
+    ]
 
 
 def _runs(tmp_path: Path) -> list[object]:

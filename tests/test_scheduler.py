@@ -4,6 +4,7 @@ over every open run, unattended drills, a clean stop."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -50,6 +51,11 @@ def fires(tmp_path: Path, store: str | None = None) -> list[tuple[str, str, str,
     with open_store(store_of(tmp_path, store)) as opened:
         rows = opened.schedule.fires()
     return [(r["drill"], r["slot"], r["kind"], r["status"], r["run"]) for r in rows]
+
+
+def fired(tmp_path: Path) -> int:
+    """How many slots were fired (not coalesced, missed or reminded)."""
+    return sum(status == "fired" and kind == "fire" for _, _, kind, status, _ in fires(tmp_path))
 
 
 def runs(tmp_path: Path, store: str | None = None) -> list[str]:
@@ -196,7 +202,7 @@ def test_a_killed_scheduler_that_restarts_skips_no_slot_and_fires_none_twice(
 def test_a_drill_file_broken_while_running_keeps_its_schedule_and_is_reported(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
-    server.script(*[Reply(200)] * 60)
+    server.script(*[Reply(200)] * 100)
     root = drill_ops(tmp_path, "minutely")
     env = drill_env(tmp_path, root, server, CSLIR_SCHEDULER_CLOCK="2026-03-03T09:58:30+08:00@30")
     daemon = subprocess.Popen(
@@ -204,25 +210,31 @@ def test_a_drill_file_broken_while_running_keeps_its_schedule_and_is_reported(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        wait_until(lambda: len(fires(tmp_path)) >= 1)
+        wait_until(lambda: fired(tmp_path) >= 1)
         path = root / "drills" / "minutely.yaml"
         broken_text = path.read_text("utf-8").replace("[ic-room]", "[ic-rom]")
         staged = path.with_suffix(".tmp")  # replaced whole: a half-written file is another story
         staged.write_text(broken_text, "utf-8")
         os.replace(staged, path)
-        before = len(fires(tmp_path))
-        wait_until(lambda: len(fires(tmp_path)) >= before + 2)  # the old schedule goes on
-        wait_until(lambda: any(p == "/audit-hook" for p, _ in pages(server)))
+        wait_until(lambda: any(p == "/audit-hook" for p, _ in pages(server)))  # reported
+        seen = fired(tmp_path)
+        wait_until(lambda: fired(tmp_path) > seen)  # and a slot fired since: the schedule goes on
     finally:
         daemon.send_signal(signal.SIGTERM)
         out, err = daemon.communicate(timeout=30)
     assert (daemon.returncode, err) == (0, "")
-    [broken] = [line for line in out.splitlines() if line.startswith("broken ")]
+    lines = out.splitlines()
+    [broken] = [line for line in lines if line.startswith("broken ")]
     assert broken == (
         f"broken file={path}; its previous version keeps its schedule: drills/minutely.yaml:9:"
         "16: error: unknown route 'ic-rom' (did you mean 'ic-room'?)"
     )
-    [audit] = [d for p, d in pages(server) if p == "/audit-hook"]
+    assert any(line.startswith("fired ") for line in lines[lines.index(broken) :])
+    # one page, however often it was sent (a resend keeps its idempotency key)
+    witness = "cslir record witness"
+    audits = {r.headers["webhook-id"]: json.loads(r.body)["data"] for r in server.requests
+              if r.path == "/audit-hook" and witness not in r.body.decode()}  # fmt: skip
+    [audit] = audits.values()
     assert "no longer validates; its previous version keeps its schedule" in audit["text"]
 
 
@@ -278,3 +290,57 @@ def test_a_new_drill_file_is_picked_up_while_running(tmp_path: Path) -> None:
         daemon.send_signal(signal.SIGTERM)
         out, _ = daemon.communicate(timeout=30)
     assert "loaded drill=minutely" in out.splitlines()
+
+
+WAITER = """\
+import pathlib, sys, time
+pathlib.Path(sys.argv[1]).touch()
+end = time.monotonic() + 30
+while not pathlib.Path(sys.argv[2]).exists() and time.monotonic() < end:
+    time.sleep(0.02)
+"""
+
+
+def test_a_stop_during_a_tick_lets_the_tick_finish_and_ends_cleanly(tmp_path: Path) -> None:
+    import sys
+
+    root = drill_ops(tmp_path)
+    began, go = tmp_path / "began", tmp_path / "go"
+    argv = json.dumps([sys.executable, "-c", WAITER, str(began), str(go)])
+    (root / "playbooks" / "waits.yaml").write_text(
+        "cslir: 1\nid: waits\ntitle: Waits for the test\nsteps:\n  - id: wait-for-go\n"
+        f"    kind: command\n    run: {argv}\n    timeout: 1m\n    in_drill: execute\n",
+        "utf-8",
+    )
+    add_drill(root, "waits", "cslir: 1\nid: waits\ntitle: Waits\nplaybook: waits.yaml\n"
+              "schedule: {cron: '0 10 * * *', timezone: Asia/Shanghai}\n")  # fmt: skip
+    env = drill_env(tmp_path, root, CSLIR_SCHEDULER_CLOCK="2026-03-03T10:00:05+08:00")
+    daemon = subprocess.Popen(
+        cslir_argv("scheduler", "--tick", "1s", "--remind", "0"), env=env, cwd=root,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_until(began.exists)  # the tick that fired the drill runs its command step
+        daemon.send_signal(signal.SIGTERM)
+    finally:
+        go.touch()
+        out, err = daemon.communicate(timeout=30)
+    [rid] = runs(tmp_path)
+    assert (daemon.returncode, err) == (0, "")
+    lines = out.splitlines()
+    assert f"run.closed run={rid}" in lines  # the tick under way was finished, not cut short
+    assert lines[-1] == "stopped on SIGTERM"
+
+
+@pytest.mark.parametrize(("watch", "sleep"), [(3600.0, 90.0), (10.0, 10.0), (-2.0, 0.0)])
+def test_the_loop_sleeps_until_the_next_watch_or_the_next_drill_slot(
+    watch: float, sleep: float
+) -> None:
+    from datetime import UTC, datetime
+
+    from cslir.drills.daemon import until_next
+    from cslir.opsrepo.cron import cron_trigger
+
+    every_five = cron_trigger("*/5 * * * *", "Asia/Shanghai")
+    now = datetime(2026, 3, 3, 1, 58, 30, tzinfo=UTC)  # 09:58:30 in Shanghai
+    assert until_next([every_five], now, watch) == sleep

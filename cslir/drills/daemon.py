@@ -1,12 +1,17 @@
-"""``cslir scheduler`` as a process: one per store, APScheduler's loop, one log line per event,
-a clean stop on SIGTERM.
+"""``cslir scheduler`` as a process: one per store, a loop that sleeps until the next thing is
+due, one log line per event, a clean stop on SIGTERM.
 
-APScheduler 3 keeps the time: a ``BlockingScheduler`` with an interval job (the watch, every
-``tick``) and one cron job per drill (its ``CronTrigger`` in the drill's time zone, coalescing,
-a misfire grace), all run in the main thread (``DebugExecutor``), so the store is used from one
-thread and a signal stops the loop between two ticks. Each job runs the same ``tick``: what is
-due is decided by the store's record of fires (``cslir.drills.scheduler``), never by which job
-happened to wake the loop, so nothing depends on APScheduler's memory surviving a restart.
+The loop is ours, on APScheduler's triggers: it wakes every ``tick`` (the watch over every open
+run) and at each drill's next cron slot (its ``CronTrigger`` in the drill's time zone), whichever
+comes first, and runs the same ``tick`` in the main thread, so the store is used from one
+thread. What is due is decided by the store's record of fires (``cslir.drills.scheduler``),
+never by which wake-up happened, so nothing depends on memory surviving a restart.
+
+A signal stops the loop between two ticks, never in one: its handler only records it and wakes
+the sleep through a pipe. (APScheduler's ``BlockingScheduler``, shut down from a handler while
+a tick ran, emptied its job store under the running job and crashed with exit 3 when the tick
+returned; and its ``threading.Event``, set from a handler, can deadlock on the lock the
+interrupted thread holds.)
 
 The clock is a collaborator: ``CSLIR_SCHEDULER_CLOCK=2026-03-03T09:59:00+08:00@60`` starts the
 scheduler's time there and runs it 60 times faster (to rehearse a schedule, and for tests that
@@ -15,7 +20,9 @@ must not wait for minutes); the outbox worker dates its attempts with the same c
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import signal
 import socket
 import time
@@ -115,8 +122,6 @@ class Daemon:
     # -- the daemon ----------------------------------------------------------------------------
 
     def _serve(self, store: EventStore, me: Holder) -> int:
-        from apscheduler.triggers.interval import IntervalTrigger
-
         from cslir.notify.background import Background
         from cslir.notify.outbox import Outbox
         from cslir.notify.routes import RouteBook
@@ -129,69 +134,34 @@ class Daemon:
         core = Scheduler(self.settings, store, clock=self.clock, environ=self.environ,
                          log=self.log, notice=outbox.notice, options=self.options,
                          signer=self.signer)  # fmt: skip
-        loop = self._loop()
         stopping: list[str] = []
+        with _Wake() as wake:
 
-        def tick() -> None:
-            if stopping:
-                return
-            try:
-                if core.tick():
-                    self._cron_jobs(loop, core, tick)
-                if not store.schedule.beat(me, self.clock()):
-                    self.log("error the scheduler lock was taken over; stopping")
-                    stop(signal.SIGTERM, None)
-            except Exception as e:  # one bad tick must not end the daemon
-                self._report(e, outbox)
+            def stop(signum: int, frame: FrameType | None) -> None:
+                stopping.append(signal.Signals(signum).name)  # seen between two ticks
+                wake.set()
 
-        def stop(signum: int, frame: FrameType | None) -> None:
-            stopping.append(signal.Signals(signum).name)
-            if loop.running:
-                loop.shutdown(wait=False)
-
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, stop)
-        loop.add_job(tick, IntervalTrigger(seconds=self.tick), id="watch",
-                     next_run_time=datetime.now(UTC))  # fmt: skip
-        self.log(f"started store={store.where} holder={me.holder} tick={self.tick:g}s")
-        if not stopping:
-            loop.start()
-        worker.request_stop(STOP_GRACE)
-        worker.join()
-        core.seal()
-        self.log(f"stopped on {stopping[0] if stopping else 'request'}")
-        return 0
-
-    def _loop(self) -> Any:
-        """APScheduler's loop, its jobs run in this (the main) thread, coalesced, with grace."""
-        from apscheduler.executors.debug import DebugExecutor
-        from apscheduler.schedulers.blocking import BlockingScheduler
-
-        grace = max(int(self.options.grace), 1)
-        return BlockingScheduler(
-            timezone=UTC,
-            executors={"default": DebugExecutor()},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace},
-        )
-
-    def _cron_jobs(self, loop: Any, core: Scheduler, tick: Callable[[], None]) -> None:
-        """One APScheduler job per scheduled drill: it wakes the loop at the slot's time."""
-        from cslir.opsrepo.cron import CronError, cron_trigger
-
-        wanted = {}
-        for loaded in core.catalog.drills():
-            drill = loaded.drill
-            if drill.cron:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, stop)
+            self.log(f"started store={store.where} holder={me.holder} tick={self.tick:g}s")
+            slots: list[Any] = []  # the drills' cron triggers, read again when drills change
+            while not stopping:
+                began = time.monotonic()
                 try:
-                    tz = drill.timezone or self.settings.timezone or "UTC"
-                    wanted[f"drill:{drill.id}"] = cron_trigger(drill.cron, tz)
-                except CronError:
-                    continue
-        for job in loop.get_jobs():
-            if job.id.startswith("drill:") and job.id not in wanted:
-                job.remove()
-        for job_id, trigger in wanted.items():
-            loop.add_job(tick, trigger, id=job_id, replace_existing=True)
+                    if core.tick():
+                        slots = _cron_triggers(core, self.settings.timezone)
+                    if not store.schedule.beat(me, self.clock()):
+                        self.log("error the scheduler lock was taken over; stopping")
+                        stop(signal.SIGTERM, None)
+                except Exception as e:  # one bad tick must not end the daemon
+                    self._report(e, outbox)
+                watch = began + self.tick - time.monotonic()
+                wake.wait(until_next(slots, datetime.now(UTC), watch))
+            worker.request_stop(STOP_GRACE)
+            worker.join()
+            core.seal()
+        self.log(f"stopped on {stopping[0]}")
+        return 0
 
     def _report(self, error: Exception, outbox: Any) -> None:
         if isinstance(error, CslirError):
@@ -201,3 +171,58 @@ class Daemon:
 
         path = write_redacted_crash_log(error, outbox)
         self.log(f"error internal {type(error).__name__}: {error} (details in {path})")
+
+
+def until_next(slots: list[Any], now: datetime, watch: float) -> float:
+    """Seconds to sleep: ``watch`` (until the next watch tick), or less when a drill's next
+    slot falls sooner by the wall clock ``now``; never negative."""
+    left = watch
+    for trigger in slots:
+        at = trigger.get_next_fire_time(None, now)
+        if at is not None:
+            left = min(left, (at - now).total_seconds())
+    return max(left, 0.0)
+
+
+def _cron_triggers(core: Scheduler, timezone: str | None) -> list[Any]:
+    """The cron trigger of every scheduled drill (a drill whose cron is bad has none)."""
+    from cslir.opsrepo.cron import CronError, cron_trigger
+
+    triggers = []
+    for loaded in core.catalog.drills():
+        drill = loaded.drill
+        if drill.cron:
+            try:
+                triggers.append(cron_trigger(drill.cron, drill.timezone or timezone or "UTC"))
+            except CronError:
+                continue
+    return triggers
+
+
+class _Wake:
+    """A sleep that a signal handler can cut short. A pipe, because a handler must take no
+    lock: the thread it interrupts may hold it. Once closed, ``set`` does nothing (the handler
+    outlives the loop: a second SIGTERM during the stop is only recorded)."""
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+
+    def set(self) -> None:
+        if self._write < 0:
+            return
+        with contextlib.suppress(BlockingIOError):  # the pipe is full: the sleep ends anyway
+            os.write(self._write, b"\0")
+
+    def wait(self, seconds: float) -> None:
+        ready, _, _ = select.select([self._read], [], [], seconds)
+        if ready:
+            os.read(self._read, 4096)
+
+    def __enter__(self) -> _Wake:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fds, self._write = (self._read, self._write), -1  # before closing: a handler may run
+        for fd in fds:
+            os.close(fd)
