@@ -409,7 +409,9 @@ def staging_on_loopback(tmp_path: Path, dns: str) -> list[str]:
 def test_each_shipped_drill_holds_to_its_end_unattended(tmp_path: Path, drill: str) -> None:
     from dnsstub import DnsStub
 
-    env = drill_env(tmp_path, REPO, CSLIR_NOTIFY_EXIT_WAIT="0")
+    # The run waits for its own pages before it exits (the default): with no secrets set, each
+    # fails at its first attempt, so the verdict cannot depend on how busy the machine is.
+    env = drill_env(tmp_path, REPO)
     with DnsStub({}) as dns:
         staging = staging_on_loopback(tmp_path, dns.address) if "takedown" in drill else []
         done = cslir("drill", "run", f"drills/{drill}", "--auto", *staging, env=env, cwd=REPO)
