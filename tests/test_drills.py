@@ -158,16 +158,23 @@ def test_an_injects_set_starts_a_clock_that_did_not_apply(tmp_path: Path) -> Non
 def test_each_inject_is_recorded_once_however_many_processes_watch(tmp_path: Path) -> None:
     import subprocess
     import time
+    from datetime import UTC, datetime, timedelta
 
     from runkit import cslir_argv
+
+    from cslir.engine.events import parse_at
 
     root = drill_ops(tmp_path, "monthly")
     env = drill_env(tmp_path, root)
     none = tmp_path / "none.yaml"
     none.write_text("steps: {}\n", encoding="utf-8")
+    # at 900 times the wall clock, inject 1 (at 30m) falls due 2 s after the run opened: the
+    # drill run has that long to pause at its first step without recording it, even loaded
     rid = run_id_from(cslir("drill", "run", "drills/monthly.yaml", "--answers", str(none),
-                            "--speed", "3600", env=env, cwd=root).stdout)  # fmt: skip
-    time.sleep(0.6)  # 36 minutes of scenario time: inject 1 (at 30m) is due, and unrecorded
+                            "--speed", "900", env=env, cwd=root).stdout)  # fmt: skip
+    [opened] = events_of(tmp_path, rid, "run.opened")
+    due = parse_at(opened.at) + timedelta(minutes=36) / 900
+    time.sleep(max((due - datetime.now(UTC)).total_seconds(), 0))  # inject 1 is due, unrecorded
     assert events_of(tmp_path, rid, "drill.inject") == []
     watchers = [
         subprocess.Popen(cslir_argv("status", rid), env=env, cwd=root,

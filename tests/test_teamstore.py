@@ -239,23 +239,35 @@ def test_a_server_gone_for_good_is_one_line_and_records_nothing(cluster: Cluster
 # -- following without polling ---------------------------------------------------------------
 
 
-def test_followers_hear_of_an_append_at_once_and_do_not_poll(pg_url: str) -> None:
+def test_followers_hear_of_an_append_at_once_and_do_not_poll(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with open_store(pg_url) as writer, open_store(pg_url) as follower:
         new_run(writer)
         woke: list[tuple[bool, float]] = []
+        looked = threading.Event()
+        last_seq = follower.last_seq
+
+        def looking(run_id: str) -> int:  # a wait LISTENs first, then looks once
+            seq = last_seq(run_id)
+            looked.set()
+            return seq
+
+        monkeypatch.setattr(follower, "last_seq", looking)
 
         def follow(after: int, timeout: float) -> threading.Thread:
             def wait() -> None:
                 woke.append((follower.wait_for_events("r1", after, timeout), time.monotonic()))
 
+            looked.clear()
             thread = threading.Thread(target=wait)
             thread.start()
-            time.sleep(0.3)  # the follower is listening
+            assert looked.wait(30)  # the follower is listening and has looked: it only waits
             return thread
 
         # An event written behind cslir's back sends no notification: a follower that polled
         # would see it; this one waits out its timeout.
-        thread = follow(1, 1.5)
+        thread = follow(1, 3.0)
         sql = "INSERT INTO events VALUES ('r1', 2, ?, 'x', 'note', '{}', ?, ?)"
         query(pg_url, sql, (AT, "0" * 64, "a" * 64))
         thread.join()
@@ -291,9 +303,10 @@ def test_a_store_that_read_a_run_sees_what_another_appended(pg_url: str) -> None
         assert [(e.seq, e.actor) for e in mine.iter_events("r1", 1)] == [(2, "bob")]
         # without acting: the notification says so, within moments of the commit
         theirs.append("r1", "bob", "note", {"text": "again"}, AT)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while not (seen := mine.events("r1", 2)):
             assert time.monotonic() < deadline
+            time.sleep(0.01)
         assert [e.seq for e in seen] == [3]
 
 
