@@ -9,7 +9,7 @@ from typing import Any
 from cslir.base.secretrefs import ENV_REF
 from cslir.opsrepo.diagnostics import did_you_mean
 from cslir.opsrepo.kindchecks import check_floor, check_probe
-from cslir.opsrepo.schemas import INPUT_TYPES
+from cslir.opsrepo.playbookschema import INPUT_TYPES
 from cslir.opsrepo.spec import PathKey
 
 # report(path, message, at_key, severity)
@@ -23,7 +23,7 @@ SECRET_KEY = re.compile(r"(?i)(secret|token|password|passwd|api_?key|private_?ke
 def check_durations(data: Mapping[str, Any], report: Report) -> None:
     """The schema checks the form of a duration; this checks its value (no zero, etc.)."""
     from cslir.engine.durations import DurationError, parse_duration
-    from cslir.opsrepo.schemas import DURATION
+    from cslir.opsrepo.schemaparts import DURATION
     from cslir.opsrepo.spec import show_path
 
     def one(value: Any, at: PathKey) -> None:
