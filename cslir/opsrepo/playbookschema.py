@@ -17,22 +17,8 @@ from cslir.opsrepo.schemaparts import (
     ident,
     text,
 )
-from cslir.opsrepo.spec import (
-    AnyValue,
-    Bool,
-    Const,
-    Enum,
-    Int,
-    Keyed,
-    ListOf,
-    MapOf,
-    Obj,
-    OneOf,
-    Refused,
-    Str,
-    Tagged,
-    Type,
-)
+from cslir.opsrepo.spec import AnyValue, Bool, Const, Enum, Int, Refused, Str, Type
+from cslir.opsrepo.speccompound import Keyed, ListOf, MapOf, Obj, OneOf, Tagged
 
 STEP_KINDS = ("task", "decision", "approval", "command", "notify", "evidence", "wait", "probe")
 PURPOSES = ("report", "containment", "notification", "cooperation", "evidence", "remediation")

@@ -7,7 +7,8 @@ The shapes themselves are in ``playbookschema`` (playbooks and step files) and `
 
 from __future__ import annotations
 
-from cslir.opsrepo.spec import ListOf, MapOf, OneOf, Str, Type
+from cslir.opsrepo.spec import Str, Type
+from cslir.opsrepo.speccompound import ListOf, MapOf, OneOf
 
 ID = r"[a-z0-9][a-z0-9_-]*"
 ID_MSG = "is not a valid id: use lower-case letters, digits, '-' and '_'"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from cslir.opsrepo.playbookschema import PLAYBOOK, STEPS
 from cslir.opsrepo.schemaparts import ID, ID_MSG, LANG, NAME, NAME_MSG, duration, ident, text
-from cslir.opsrepo.spec import AnyValue, Bool, Const, Enum, ListOf, MapOf, Obj, Str, Type
+from cslir.opsrepo.spec import AnyValue, Bool, Const, Enum, Str, Type
+from cslir.opsrepo.speccompound import ListOf, MapOf, Obj
 
 CHANNELS = ("webhook", "slack", "teams", "pagerduty", "dingtalk", "wecom", "feishu")
 
