@@ -38,13 +38,12 @@ T0 = datetime(2026, 3, 2, tzinfo=UTC)
 def make_run(path: Path, n: int) -> str:
     """A closed run of the leak playbook with ``n`` events in all."""
     from cslir.engine.events import NewEvent
-    from cslir.engine.model import build_playbook
-    from cslir.opsrepo import yamlload
+    from cslir.opsrepo.validate import load_playbook
     from cslir.runs.session import open_run
     from cslir.store.sqlite import Store
 
-    text = files("cslir").joinpath("data/scaffold/playbooks/leak.yaml").read_text("utf-8")
-    pb = build_playbook(yamlload.loads(text, "leak.yaml").data, path="leak.yaml", text=text)
+    scaffold = Path(str(files("cslir").joinpath("data", "scaffold")))
+    pb = load_playbook(scaffold / "playbooks" / "leak.yaml", scaffold)  # its includes expanded
     inputs = {"detected_at": "2026-03-02T00:00:00Z", "system": "crm", "operator": "other",
               "pi_involved": True}  # fmt: skip
     with Store(path) as store:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ class App:
     settings: Settings
     store: EventStore
     actor: str
+    environ: Mapping[str, str]  # this process's: secrets are read from it when needed
     sessions: list[RunSession] = field(default_factory=list)
     _signer: tuple[SigningKey | None] | None = None
 
@@ -65,7 +67,7 @@ class App:
         ref = self.settings.signing_key
         if not ref:
             return None
-        unset = missing(ref, os.environ)
+        unset = missing(ref, self.environ)
         if unset:
             click.echo(
                 f"cslir: warning: signing_key in cslir.yaml needs ${unset[0]}, which is not set"
@@ -75,7 +77,7 @@ class App:
             return None
         from cslir.trust.keys import load_signing_key
 
-        return load_signing_key(resolve(ref, os.environ), "signing_key in cslir.yaml")
+        return load_signing_key(resolve(ref, self.environ), "signing_key in cslir.yaml")
 
     def seal(self) -> None:
         """Sign the head of every run this process wrote to (after its worker has stopped)."""
@@ -102,7 +104,7 @@ def make_app(ctx: click.Context, as_: str | None) -> App:
     actor = as_ or default_actor(os.environ)
     store = open_store(settings.store)
     ctx.call_on_close(store.close)  # registered first, so it runs last: after the two below
-    app = App(settings, store, actor)
+    app = App(settings, store, actor, os.environ)
     # Close callbacks run last-registered first: the worker stops, then the heads are signed
     # (so the outcomes it recorded in its grace are signed too).
     ctx.call_on_close(app.seal)

@@ -3,8 +3,6 @@ every drill with its next fire."""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import click
@@ -36,8 +34,7 @@ def run_drill(ctx: click.Context, drill_file: Path, answers: Path | None, auto: 
     from cslir.commands.drillflow import hold
 
     app = make_app(ctx, as_)
-    return hold(app, drill_file, answers=answers, auto=auto, speed=speed, environ=os.environ,
-                stdin=sys.stdin)  # fmt: skip
+    return hold(app, drill_file, answers=answers, auto=auto, speed=speed)
 
 
 @drill.command()

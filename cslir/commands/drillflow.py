@@ -3,14 +3,12 @@ the walkthrough (a facilitator at a terminal) or the unattended drive; the score
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from cslir.base.errors import UsageError
 from cslir.base.timefmt import utcnow
 from cslir.commands.app import App
-from cslir.commands.runflow import answers_context, walk_or_drive
+from cslir.commands.runflow import answers_context, refuse_unanswerable, walk_or_drive
 from cslir.drills.holding import call_participants, open_drill
 from cslir.drills.live import drill_of
 from cslir.drills.model import load_drill
@@ -26,18 +24,13 @@ def hold(
     answers: Path | None,
     auto: bool,
     speed: float,
-    environ: Mapping[str, str],
-    stdin: TextIO | None = None,
 ) -> int:
     drill, pb = load_drill(path, app.settings.root)
-    term = Term(stdin=stdin)
+    term = Term()
     ans = _answers(app, drill.answer_file() if drill.unattended else None, answers, pb)
     unattended = auto or answers is not None or (drill.unattended and not term.interactive)
-    if not term.interactive and not unattended:
-        raise UsageError(
-            "stdin is not a terminal, so nobody can answer the walkthrough: pass --answers FILE "
-            "or --auto (or give the drill answers: to run it unattended)"
-        )
+    also = " (or give the drill answers: to run it unattended)"
+    refuse_unanswerable(term, unattended=unattended, also=also)
     run_id = open_drill(
         app.store, drill, pb, actor=app.actor, now=utcnow(), timezone=app.settings.timezone,
         lang=app.settings.language, given=(ans or {}).get("inputs") or {}, speed=speed,
@@ -50,7 +43,7 @@ def hold(
     code = walk_or_drive(
         app, session, term, ans if unattended else None,
         auto=auto or (unattended and drill.unattended),
-        role=None, environ=environ, then=lambda: show_ratings(session.state(), term),
+        role=None, then=lambda: show_ratings(session.state(), term),
     )  # fmt: skip
     return code
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import click
@@ -46,8 +44,6 @@ def run(
         answers=answers,
         auto=auto,
         mode="drill" if drill else "live",
-        environ=os.environ,
-        stdin=sys.stdin,
     )
 
 
@@ -64,7 +60,7 @@ def resume(
     from cslir.commands.runflow import continue_run
 
     app = make_app(ctx, as_)
-    return continue_run(app, run_id, answers=answers, auto=auto, role=None, environ=os.environ)
+    return continue_run(app, run_id, answers=answers, auto=auto, role=None)
 
 
 @click.command()
@@ -77,6 +73,4 @@ def join(ctx: click.Context, run_id: str, role: str | None, as_: str | None) -> 
     from cslir.commands.runflow import continue_run
 
     app = make_app(ctx, as_)
-    return continue_run(
-        app, run_id, answers=None, auto=False, role=role, environ=os.environ, joining=True
-    )
+    return continue_run(app, run_id, answers=None, auto=False, role=role, joining=True)

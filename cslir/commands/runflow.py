@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from cslir.base.errors import Interrupted, UsageError
 from cslir.base.timefmt import utcnow, zone
@@ -34,21 +34,14 @@ def start_run(
     answers: Path | None,
     auto: bool,
     mode: str,
-    environ: Mapping[str, str],
-    stdin: TextIO | None = None,
 ) -> int:
     pb = load_playbook(path, app.settings.root)
-    term = Term(stdin=stdin)
+    term = Term()
     now = utcnow()
     tz = app.settings.timezone
     checks = answers_context(app, now, drill=mode == "drill")
     ans = load_answers(answers, pb, checks) if answers else None
-    if not term.interactive and not auto and ans is None:
-        # refuse before opening a run that nobody could walk through
-        raise UsageError(
-            "stdin is not a terminal, so nobody can answer the walkthrough: "
-            "pass --answers FILE or --auto"
-        )
+    refuse_unanswerable(term, unattended=auto or ans is not None)
     merged: dict[str, Any] = {**((ans or {}).get("inputs") or {}), **given}
     ask = None  # with --auto or --answers, nothing is asked: inputs are given or defaulted
     if not auto and ans is None:
@@ -57,7 +50,7 @@ def start_run(
     run_id = open_run(app.store, pb, inputs, actor=app.actor, mode=mode, timezone=tz, now=utcnow())
     term.say(f"run {run_id} started; another terminal can follow it: cslir status {run_id}")
     session = app.session(run_id)
-    return walk_or_drive(app, session, term, ans, auto=auto, role=None, environ=environ)
+    return walk_or_drive(app, session, term, ans, auto=auto, role=None)
 
 
 def continue_run(
@@ -67,7 +60,6 @@ def continue_run(
     answers: Path | None,
     auto: bool,
     role: str | None,
-    environ: Mapping[str, str],
     joining: bool = False,
 ) -> int:
     session = app.session(prefix)
@@ -91,9 +83,16 @@ def continue_run(
         session.record(actions.resume)
     checks = answers_context(app, utcnow(), drill=st.drill, requests=st)
     ans = load_answers(answers, pb, checks) if answers else None
-    return walk_or_drive(
-        app, session, term, ans, auto=auto, role=role, environ=environ, joining=joining
-    )
+    return walk_or_drive(app, session, term, ans, auto=auto, role=role, joining=joining)
+
+
+def refuse_unanswerable(term: Term, *, unattended: bool, also: str = "") -> None:
+    """Refuse, before a run opens, a walkthrough that nobody at this terminal could answer."""
+    if not term.interactive and not unattended:
+        raise UsageError(
+            "stdin is not a terminal, so nobody can answer the walkthrough: "
+            f"pass --answers FILE or --auto{also}"
+        )
 
 
 def answers_context(
@@ -131,7 +130,6 @@ def walk_or_drive(
     *,
     auto: bool,
     role: str | None,
-    environ: Mapping[str, str],
     joining: bool = False,
     then: Callable[[], None] | None = None,
 ) -> int:
@@ -139,7 +137,7 @@ def walk_or_drive(
     drill's ratings), before the line that names pages not delivered."""
     if auto or ans is not None or not term.interactive:
         try:
-            rc = drive(session, ans, auto=auto, root=app.settings.root, environ=environ,
+            rc = drive(session, ans, auto=auto, root=app.settings.root, environ=app.environ,
                        say=term.say, roles_of=app.roles_of)  # fmt: skip
             if then is not None:
                 then()
@@ -151,7 +149,7 @@ def walk_or_drive(
         session,
         term,
         root=app.settings.root,
-        environ=environ,
+        environ=app.environ,
         lang=app.settings.language,
         role=role,
         roles=app.roles_of(app.actor),

@@ -197,8 +197,29 @@ def _floor(raw: Mapping[str, Any]) -> Floor:
     )
 
 
+def _known(cls: type[Any], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``raw`` named like fields of the dataclass ``cls``, as they are: the
+    caller converts the few that are not plain values."""
+    return {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
+
+
+def _input(name: str, raw: Mapping[str, Any], *, future: bool) -> Input:
+    kw = _known(Input, raw)
+    kw.update(name=name, future=future, basis=as_tuple(raw.get("basis")))
+    kw["choices"] = tuple(Choice.parse(c) for c in raw.get("choices", ()))
+    return Input(**kw)
+
+
+def _clock(cid: str, raw: Mapping[str, Any]) -> Clock:
+    kw = _known(Clock, raw)
+    kw.update(id=cid, start=raw["from"], due=raw.get("due"), basis=as_tuple(raw.get("basis")))
+    kw["due_if"] = tuple((raw.get("due_if") or {}).items())
+    kw["warn"] = tuple(raw.get("warn", ()))
+    return Clock(**kw)
+
+
 def _step(raw: Mapping[str, Any]) -> Step:
-    kw: dict[str, Any] = {k: v for k, v in raw.items() if k in Step.__dataclass_fields__}
+    kw = _known(Step, raw)
     kw.pop("probe", None)
     kw.pop("floor", None)
     if raw.get("kind") == "probe":
@@ -228,37 +249,10 @@ def build_playbook(
     """Build the model from data that already passed the schema (includes expanded)."""
     deadlines = {raw.get("due_at") for raw in (data.get("clocks") or {}).values()}
     inputs = {
-        name: Input(
-            name=name,
-            type=raw["type"],
-            prompt=raw.get("prompt"),
-            help=raw.get("help"),
-            default=raw.get("default"),
-            required=raw.get("required", True),
-            choices=tuple(Choice.parse(c) for c in raw.get("choices", ())),
-            basis=as_tuple(raw.get("basis")),
-            future=name in deadlines,
-        )
+        name: _input(name, raw, future=name in deadlines)
         for name, raw in (data.get("inputs") or {}).items()
     }
-    clocks = {
-        cid: Clock(
-            id=cid,
-            start=raw["from"],
-            due=raw.get("due"),
-            due_at=raw.get("due_at"),
-            stop=raw.get("stop", "first"),
-            due_if=tuple((raw.get("due_if") or {}).items()),
-            when=raw.get("when"),
-            warn=tuple(raw.get("warn", ())),
-            escalate=raw.get("escalate"),
-            basis=as_tuple(raw.get("basis")),
-            confidence=raw.get("confidence"),
-            title=raw.get("title"),
-            recipient=raw.get("recipient"),
-        )
-        for cid, raw in (data.get("clocks") or {}).items()
-    }
+    clocks = {cid: _clock(cid, raw) for cid, raw in (data.get("clocks") or {}).items()}
     return Playbook(
         id=data["id"],
         title=data["title"],

@@ -34,21 +34,25 @@ class RouteUnusable(CslirError):
 class Route:
     """One route as written in its file: references, not secrets."""
 
+    # which route, carried how, written where
     name: str
     channel: str
+    source: str = ""  # the route file
+    # references such as ${env:NAME} (SECRET_KEYS), resolved only at send time
     url: str | None = None
     secret: str | None = None
     routing_key: str | None = None
+    # what the message looks like and whom it mentions
+    format: str | None = None
     mention_mobiles: tuple[str, ...] = ()
     mention_user_ids: tuple[str, ...] = ()
     mention_all: bool = False
-    format: str | None = None
+    # how it is sent: severity, where else it goes, how fast and how long it may take
     severity: str | None = None
     fallback: str | None = None
     drill_route: str | None = None
     rate_limit: tuple[int, float] | None = None  # (messages, per seconds)
     timeout: float = DEFAULT_TIMEOUT
-    source: str = ""
 
     def missing_variables(self, environ: Mapping[str, str]) -> list[str]:
         """Names of the environment variables this route needs and does not find."""
@@ -103,19 +107,19 @@ def route_from(name: str, data: Mapping[str, Any], source: str) -> Route:
     return Route(
         name=name,
         channel=str(data["channel"]),
+        source=source,
         url=data.get("url"),
         secret=data.get("secret"),
         routing_key=data.get("routing_key"),
+        format=data.get("format"),
         mention_mobiles=tuple(str(m) for m in mention.get("mobiles") or ()),
         mention_user_ids=tuple(str(u) for u in mention.get("user_ids") or ()),
         mention_all=bool(mention.get("all", False)),
-        format=data.get("format"),
         severity=data.get("severity"),
         fallback=data.get("fallback"),
         drill_route=data.get("drill_route"),
         rate_limit=parse_rate(rate) if isinstance(rate, str) else None,
         timeout=float(parse_duration(timeout).seconds) if timeout else DEFAULT_TIMEOUT,
-        source=source,
     )
 
 

@@ -1,16 +1,22 @@
-"""Checks a playbook's meaning once its shape is right: references, cycles, templates."""
+"""Checks a playbook's meaning once its shape is right: references, cycles, templates.
+
+Clocks and durations are checked in ``timechecks``, what only some step kinds carry in
+``kindchecks``; both run from ``PlaybookChecker.run``.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from cslir.base.secretrefs import ENV_REF
 from cslir.opsrepo.diagnostics import did_you_mean
 from cslir.opsrepo.kindchecks import check_floor, check_probe
-from cslir.opsrepo.schemas import INPUT_TYPES
+from cslir.opsrepo.lenient import dicts, entries, ids_of, listed, text_fields
+from cslir.opsrepo.playbookschema import INPUT_TYPES
 from cslir.opsrepo.spec import PathKey
+from cslir.opsrepo.timechecks import check_clocks, check_durations, check_unstopped_clocks
 
 # report(path, message, at_key, severity)
 Report = Callable[[PathKey, str, bool, str], None]
@@ -20,71 +26,6 @@ CONTEXT_NAMES = frozenset({"clocks", "run", "steps", "playbook", "inputs", "dril
 SECRET_KEY = re.compile(r"(?i)(secret|token|password|passwd|api_?key|private_?key|credential)")
 
 
-def check_durations(data: Mapping[str, Any], report: Report) -> None:
-    """The schema checks the form of a duration; this checks its value (no zero, etc.)."""
-    from cslir.engine.durations import DurationError, parse_duration
-    from cslir.opsrepo.schemas import DURATION
-    from cslir.opsrepo.spec import show_path
-
-    def one(value: Any, at: PathKey) -> None:
-        # a value of the wrong form is the schema's to report; reporting it twice is noise
-        if isinstance(value, str) and re.fullmatch(DURATION, value):
-            try:
-                parse_duration(value)
-            except DurationError as e:
-                report(at, f"{show_path(at)}: {e}", False, "error")
-
-    for cid, clock in _items(data.get("clocks")):
-        if isinstance(clock, dict):
-            one(clock.get("due"), ("clocks", cid, "due"))
-            for i, w in enumerate(_list(clock.get("warn"))):
-                one(w, ("clocks", cid, "warn", i))
-                if isinstance(w, str) and w.strip().endswith("wd"):
-                    # a warning is a span before the deadline; working days do not count back
-                    report(
-                        ("clocks", cid, "warn", i),
-                        f"clocks.{cid}.warn[{i}]: warn in "
-                        "s, m, h or d (a warning counts back from the deadline in clock "
-                        "time), not working days",
-                        False,
-                        "error",
-                    )
-            for cond, d in _items(clock.get("due_if")):
-                one(d, ("clocks", cid, "due_if", cond))
-    for i, step in enumerate(_list(data.get("steps"))):
-        if isinstance(step, dict):
-            for key in ("estimate", "timeout", "duration", "within", "every"):
-                one(step.get(key), ("steps", i, key))
-
-
-# The semantic checks run even when the shape is wrong, so that all problems show at once; these
-# read a value as the shape it should have, or as empty, and never trip over a wrong one.
-def _items(value: Any) -> Iterable[tuple[str, Any]]:
-    return value.items() if isinstance(value, dict) else ()
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _ids(value: Any) -> list[str]:
-    """A ``stops:`` value (one id or a list of them) as a list of the ids in it."""
-    return [value] if isinstance(value, str) else [v for v in _list(value) if isinstance(v, str)]
-
-
-def _dicts(value: Any) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in _items(value) if isinstance(v, dict)}
-
-
-def _text_fields(value: Any) -> Iterable[tuple[tuple[str | int, ...], str]]:
-    if isinstance(value, str):
-        yield (), value
-    elif isinstance(value, dict):
-        for lang, s in value.items():
-            if isinstance(s, str):
-                yield (lang,), s
-
-
 class PlaybookChecker:
     """Semantic checks; they tolerate shape errors, which the schema reports."""
 
@@ -92,11 +33,11 @@ class PlaybookChecker:
         self.data = data
         self.routes = routes
         self.report = report
-        self.inputs: dict[str, dict[str, Any]] = _dicts(data.get("inputs"))
-        self.clocks: dict[str, dict[str, Any]] = _dicts(data.get("clocks"))
+        self.inputs: dict[str, dict[str, Any]] = dicts(data.get("inputs"))
+        self.clocks: dict[str, dict[str, Any]] = dicts(data.get("clocks"))
         # names declared at all, even with a malformed body: referring to them is no error
-        self.input_names = {k for k, _ in _items(data.get("inputs"))}
-        self.clock_ids = {k for k, _ in _items(data.get("clocks"))}
+        self.input_names = {k for k, _ in entries(data.get("inputs"))}
+        self.clock_ids = {k for k, _ in entries(data.get("clocks"))}
         roles = data.get("roles")
         # None: roles is malformed, so any owner may be right (the schema reports the shape)
         self.roles: set[str] | None = (
@@ -104,7 +45,7 @@ class PlaybookChecker:
         )
         # (index in the file, step): indices locate messages, so non-mappings keep their place
         self.steps: list[tuple[int, dict[str, Any]]] = [
-            (i, s) for i, s in enumerate(_list(data.get("steps"))) if isinstance(s, dict)
+            (i, s) for i, s in enumerate(listed(data.get("steps"))) if isinstance(s, dict)
         ]
         self.step_ids: list[str] = [s["id"] for _, s in self.steps if isinstance(s.get("id"), str)]
         self.names = self.input_names | CONTEXT_NAMES
@@ -119,11 +60,11 @@ class PlaybookChecker:
         self.check_unique_steps()
         self.check_needs()
         self.check_inputs()
-        self.check_clocks()
+        check_clocks(self)
         for i, step in self.steps:
             self.check_step(i, step)
         check_durations(self.data, self.report)
-        self.check_unstopped_clocks()
+        check_unstopped_clocks(self)
 
     def check_unique_steps(self) -> None:
         seen: dict[str, int] = {}
@@ -145,8 +86,8 @@ class PlaybookChecker:
             sid = step.get("id")
             needs = step.get("needs")
             # without needs, a step follows the one before it in the list
-            deps = [previous] if needs is None and previous else _ids(needs)
-            for j, dep in enumerate(_list(needs)):
+            deps = [previous] if needs is None and previous else ids_of(needs)
+            for j, dep in enumerate(listed(needs)):
                 if not isinstance(dep, str):
                     continue  # the schema reports it
                 if dep == sid:
@@ -184,85 +125,10 @@ class PlaybookChecker:
                     parse_value(
                         inp.get("type", "string"),
                         inp["default"],
-                        [_choice_value(c) for c in _list(inp.get("choices"))],
+                        [_choice_value(c) for c in listed(inp.get("choices"))],
                     )
                 except InputValueError as e:
                     self.error((*at, "default"), f"default of input '{name}': {e}")
-
-    def check_clocks(self) -> None:
-        for cid, clock in self.clocks.items():
-            at: PathKey = ("clocks", cid)
-            start = clock.get("from")
-            if isinstance(start, str):
-                self.check_clock_start(cid, start, (*at, "from"))
-            for cond, _ in _items(clock.get("due_if")):
-                self.check_template(cond, (*at, "due_if", cond), expression=True, key=True)
-            if isinstance(clock.get("when"), str):
-                self.check_template(clock["when"], (*at, "when"), expression=True)
-            self.check_route(clock.get("escalate"), (*at, "escalate"))
-            self.check_deadline(cid, clock, at)
-
-    def check_deadline(self, cid: str, clock: dict[str, Any], at: PathKey) -> None:
-        """A clock falls due either a duration after its start or at a stated time, not both."""
-        if "due" in clock and "due_at" in clock:
-            self.error((*at, "due_at"), f"clock '{cid}' has both due and due_at; keep one")
-        elif "due" not in clock and "due_at" not in clock:
-            self.error(at, f"clock '{cid}' needs due (a duration) or due_at (a datetime input)")
-        target = clock.get("due_at")
-        if isinstance(target, str) and target in self.input_names:
-            kind = (self.inputs.get(target) or {}).get("type")
-            if kind not in ("datetime", None):
-                self.error(
-                    (*at, "due_at"),
-                    f"clock '{cid}' is due at input '{target}', which is {kind}, not datetime",
-                )
-        elif isinstance(target, str):
-            self.error(
-                (*at, "due_at"),
-                f"clock '{cid}' is due at unknown input '{target}'"
-                f"{did_you_mean(target, self.inputs)}; declare it as a datetime input",
-            )
-        if "due_at" in clock and "due_if" in clock:
-            self.error(
-                (*at, "due_if"),
-                f"clock '{cid}' is due at a stated time; due_if tightens only a due duration",
-            )
-
-    def check_clock_start(self, cid: str, start: str, at: PathKey) -> None:
-        if start == "start":
-            return
-        if start.startswith("step:"):
-            sid = start[5:]
-            if sid not in self.step_ids:
-                self.error(
-                    at,
-                    f"clock '{cid}' starts at unknown step '{sid}'"
-                    f"{did_you_mean(sid, self.step_ids)}",
-                )
-            return
-        inp = self.inputs.get(start)
-        if start in self.input_names and inp is None:
-            return  # declared, but malformed: the schema says how
-        if inp is None:
-            self.error(
-                at,
-                f"clock '{cid}' starts from '{start}', which is not a datetime input, "
-                f"'start' or 'step:<id>'{did_you_mean(start, self.inputs)}",
-            )
-        elif inp.get("type") != "datetime":
-            self.error(
-                at,
-                f"clock '{cid}' starts from input '{start}', which is "
-                f"{inp.get('type')}, not datetime",
-            )
-
-    def check_unstopped_clocks(self) -> None:
-        stopped: set[str] = set()
-        for _, step in self.steps:
-            stopped.update(_ids(step.get("stops")))
-        for cid in self.clocks:
-            if cid not in stopped:
-                self.warning(("clocks", cid), f"no step stops clock '{cid}'; it can only be missed")
 
     def check_route(self, route: Any, at: PathKey) -> None:
         if isinstance(route, str) and self.routes is not None and route not in self.routes:
@@ -307,7 +173,7 @@ class PlaybookChecker:
         self.check_role(step.get("by"), (*at, "by"))
         self.check_route(step.get("route"), (*at, "route"))
         stops = step.get("stops")
-        for j, cid in enumerate([stops] if isinstance(stops, str) else _list(stops)):
+        for j, cid in enumerate([stops] if isinstance(stops, str) else listed(stops)):
             where = (*at, "stops") if isinstance(stops, str) else (*at, "stops", j)
             if isinstance(cid, str) and cid not in self.clock_ids:
                 self.error(
@@ -317,15 +183,15 @@ class PlaybookChecker:
         if isinstance(step.get("when"), str):
             self.check_template(step["when"], (*at, "when"), expression=True)
         for key in ("title", "instructions", "message", "link"):
-            for sub, src in _text_fields(step.get(key)):
+            for sub, src in text_fields(step.get(key)):
                 self.check_template(src, (*at, key, *sub))
-        for j, item in enumerate(_list(step.get("checklist"))):
-            for sub, src in _text_fields(item):
+        for j, item in enumerate(listed(step.get("checklist"))):
+            for sub, src in text_fields(item):
                 self.check_template(src, (*at, "checklist", j, *sub))
-        for j, arg in enumerate(_list(step.get("run"))):
+        for j, arg in enumerate(listed(step.get("run"))):
             if isinstance(arg, str):
                 self.check_template(arg, (*at, "run", j))
-        for name, value in _items(step.get("env")):
+        for name, value in entries(step.get("env")):
             if isinstance(value, str):
                 if SECRET_KEY.search(name) and not ENV_REF.fullmatch(value.strip()):
                     self.error(
@@ -353,8 +219,8 @@ class PlaybookChecker:
                 f"{did_you_mean(target, self.inputs)}",
             )
             return
-        own = [_choice_value(c) for c in _list(step.get("choices"))]
-        from_input = [_choice_value(c) for c in _list((inp or {}).get("choices"))]
+        own = [_choice_value(c) for c in listed(step.get("choices"))]
+        from_input = [_choice_value(c) for c in listed((inp or {}).get("choices"))]
         if not own and not from_input and (inp or {}).get("type") != "bool":
             self.error(
                 at,
@@ -371,10 +237,10 @@ class PlaybookChecker:
 
     def decision_choices(self, step: dict[str, Any]) -> list[str]:
         """A decision's own choices, else those of the input it sets."""
-        own = [_choice_value(c) for c in _list(step.get("choices"))]
+        own = [_choice_value(c) for c in listed(step.get("choices"))]
         target = step.get("sets")
         inp = self.inputs.get(target) if isinstance(target, str) else None
-        return own or [_choice_value(c) for c in _list((inp or {}).get("choices"))]
+        return own or [_choice_value(c) for c in listed((inp or {}).get("choices"))]
 
 
 def _choice_value(c: Any) -> str:

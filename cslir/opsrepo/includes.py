@@ -110,8 +110,8 @@ def expand(doc: yamlload.Document, resolve: Resolve) -> Expansion:
 
 def check_step_file(doc: yamlload.Document) -> list[Diagnostic]:
     """The shape of a step file, and the durations in it."""
-    from cslir.opsrepo.checks import check_durations
-    from cslir.opsrepo.schemas import STEPS
+    from cslir.opsrepo.playbookschema import STEPS
+    from cslir.opsrepo.timechecks import check_durations
 
     out: list[Diagnostic] = []
 

@@ -10,6 +10,8 @@ One more table: evidence blobs (every responder's machine reads them from here).
 
 from __future__ import annotations
 
+from cslir.store.ddl import PG_ORDERED, drill_tables
+
 # Numbered and append-only: a released migration is never edited, only followed by a new one.
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (
@@ -47,21 +49,9 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             sha256 TEXT COLLATE "C" PRIMARY KEY, size BIGINT NOT NULL, data BYTEA NOT NULL,
             added_at TEXT NOT NULL
         );
-        -- the scheduler's fires: one row per drill, slot and kind, so none is made twice
-        CREATE TABLE drill_fires (
-            drill TEXT NOT NULL, slot TEXT COLLATE "C" NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ('reminder', 'fire')),
-            status TEXT NOT NULL CHECK (status IN ('firing', 'fired', 'missed', 'coalesced')),
-            run TEXT, at TEXT NOT NULL, detail TEXT,
-            PRIMARY KEY (drill, slot, kind)
-        );
-        -- since when the scheduler has kept each drill's schedule (no older slot is "missed")
-        CREATE TABLE drill_watch (drill TEXT PRIMARY KEY, since TEXT NOT NULL);
-        -- who the one scheduler is (the advisory lock is what makes it the one)
-        CREATE TABLE scheduler_lock (
-            id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, pid INTEGER NOT NULL,
-            host TEXT NOT NULL, started_at TEXT NOT NULL, beat_at TEXT COLLATE "C" NOT NULL
-        );
+        """
+        + drill_tables(PG_ORDERED)
+        + """
         -- Append events sealed by the client after (p_seq, p_hash), in one statement: take the
         -- run's lock (namespace 1668508674 = LOCK_RUN), and insert only if that is still the
         -- run's last event; else return its real last "seq hash" ('missing': no such run).

@@ -6,6 +6,8 @@ from one to the other is the same bytes.
 
 from __future__ import annotations
 
+from cslir.store.ddl import SQLITE_ORDERED, drill_tables
+
 # Numbered and append-only: a released migration is never edited, only followed by a new one.
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (
@@ -56,21 +58,7 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         -- drill runs name their drill, so readiness finds a drill's runs without their events
         ALTER TABLE runs ADD COLUMN drill TEXT;
         CREATE INDEX runs_drill ON runs (drill);
-        -- the scheduler's fires: one row per drill, slot and kind, so none is made twice
-        CREATE TABLE drill_fires (
-            drill TEXT NOT NULL, slot TEXT NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ('reminder', 'fire')),
-            status TEXT NOT NULL CHECK (status IN ('firing', 'fired', 'missed', 'coalesced')),
-            run TEXT, at TEXT NOT NULL, detail TEXT,
-            PRIMARY KEY (drill, slot, kind)
-        );
-        -- since when the scheduler has kept each drill's schedule (no older slot is "missed")
-        CREATE TABLE drill_watch (drill TEXT PRIMARY KEY, since TEXT NOT NULL);
-        -- the one scheduler allowed per store
-        CREATE TABLE scheduler_lock (
-            id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, pid INTEGER NOT NULL,
-            host TEXT NOT NULL, started_at TEXT NOT NULL, beat_at TEXT NOT NULL
-        );
-        """,
+        """
+        + drill_tables(SQLITE_ORDERED),
     ),
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -38,33 +39,25 @@ from cslir.terminal.stepview import (
 ANNOUNCED = ("notify.failed", "drill.inject", "drill.advanced")
 
 
+@dataclass(eq=False)  # a walkthrough is itself, not its fields
 class Walkthrough:
-    def __init__(
-        self,
-        session: RunSession,
-        term: Term,
-        *,
-        root: Path,
-        environ: Mapping[str, str],
-        lang: str | None = None,
-        role: str | None = None,
-        roles: list[str] | None = None,
-        joining: bool = False,
-        poll: float = 1.0,
-    ) -> None:
-        self.s = session
-        self.term = term
-        self.root = root
-        self.environ = environ
-        self.lang = lang
-        self.role = role
-        self.roles = roles  # the responder's roles from cslir.yaml, if it names them
-        self.joining = joining  # a second responder: leaving does not pause the run
-        self.poll = poll
-        self.shown: str | None = None  # the step currently on screen
-        self.prompted = False  # a prompt is on screen, waiting for a line
-        self.seen_seq = 0
-        self.offset = 0  # rotate among several ready steps with 'w'
+    """One responder at a terminal, walking run ``s``; the fields after ``poll`` are what is on
+    the screen."""
+
+    s: RunSession
+    term: Term
+    _: KW_ONLY
+    root: Path
+    environ: Mapping[str, str]
+    lang: str | None = None
+    role: str | None = None
+    roles: list[str] | None = None  # the responder's roles from cslir.yaml, if it names them
+    joining: bool = False  # a second responder: leaving does not pause the run
+    poll: float = 1.0  # seconds between looks at what others recorded
+    shown: str | None = field(default=None, init=False)  # the step currently on screen
+    prompted: bool = field(default=False, init=False)  # a prompt is on screen, awaiting a line
+    seen_seq: int = field(default=0, init=False)  # the last event this terminal has seen
+    offset: int = field(default=0, init=False)  # rotate among several ready steps with 'w'
 
     # -- the loop --------------------------------------------------------------------------
 
